@@ -1,0 +1,23 @@
+// Image files and image <-> tensor conversion. Images in the library are RGB (channel 0 = red).
+#pragma once
+
+#include <filesystem>
+
+#include <opencv2/core.hpp>
+#include <torch/types.h>
+
+namespace stablepose {
+
+// Reads an image as 8-bit RGB; throws Error for missing, unreadable or corrupt files.
+cv::Mat read_image_rgb(const std::filesystem::path& path);
+// Encodes an 8-bit RGB (3-channel) or grey (1-channel) image as PNG and writes it atomically.
+void write_png(const std::filesystem::path& path, const cv::Mat& image);
+
+// rgb: HxWx3 uint8; returns [3, H, W] float32 in [-1, 1] (img / 255 * 2 - 1, as the official loader).
+torch::Tensor rgb_to_tensor(const cv::Mat& rgb);
+// t: [3, H, W] float in [-1, 1]; returns HxWx3 uint8 (round((t + 1) / 2 * 255), clamped).
+cv::Mat tensor_to_rgb(const torch::Tensor& t);
+// mask: [H, W] 0/1; returns an HxW uint8 image (0 or 255).
+cv::Mat mask_to_image(const torch::Tensor& mask);
+
+}  // namespace stablepose

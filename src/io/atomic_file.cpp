@@ -1,0 +1,39 @@
+#include "stablepose/io/atomic_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+#include "stablepose/error.h"
+
+namespace stablepose {
+
+void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+    if (ec) fail("cannot create directory '" + path.parent_path().string() + "'", "a writable directory", ec.message());
+    const fs::path tmp = path.string() + ".tmp-" + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) fail("cannot write '" + tmp.string() + "'", "a writable location", std::strerror(errno));
+        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+        out.flush();
+        if (!out) {
+            fs::remove(tmp, ec);
+            fail("writing '" + path.string() + "' failed", std::to_string(bytes.size()) + " bytes written",
+                 std::strerror(errno), "check free disk space");
+        }
+    }
+    fs::rename(tmp, path, ec);
+    if (ec) {
+        fs::remove(tmp, ec);
+        fail("cannot move the finished file into place at '" + path.string() + "'", "a successful rename",
+             ec.message());
+    }
+}
+
+}  // namespace stablepose
