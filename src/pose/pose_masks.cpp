@@ -55,7 +55,9 @@ torch::Tensor build_pose_masks(const torch::Tensor& skeleton, const PoseMaskConf
     auto images = skeleton.to(torch::kFloat32);
     std::vector<torch::Tensor> masks;
     for (int k : config.gaussian_kernels) {
-        auto pose_pixels = (gaussian_blur(images, k, config.sigma) > config.threshold).any(1);  // [B, H, W]
+        auto pose_pixels = config.background_relative
+                               ? (gaussian_blur(images + 1.0, k, config.sigma) > config.threshold + 1.0).any(1)
+                               : (gaussian_blur(images, k, config.sigma) > config.threshold).any(1);  // [B, H, W]
         auto cells = pose_pixels.view({batch, height / f, f, width / f, f}).any(4).any(2);     // [B, h, w]
         masks.push_back(cells.to(torch::kFloat32));
     }

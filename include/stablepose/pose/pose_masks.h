@@ -14,6 +14,11 @@ struct PoseMaskConfig {
     double sigma = 3.0;                          // the same sigma for every kernel (official)
     float threshold = -1.0f;                     // a pixel is pose when any channel > threshold after the blur
     int latent_factor = 8;                       // pixels per latent cell along each axis (VAE downsampling)
+    // Blur (skeleton + 1) and compare with threshold + 1: the official test in exact arithmetic. The literal
+    // float32 form (false) is degenerate for training masks: the k = 23 kernel sums to 0.99999982, so blank
+    // regions blur to -0.99999982 > -1 and every pixel is selected (the official run escaped this only
+    // because it trained under fp16 autocast, where that value rounds to -1). Identical for inference.
+    bool background_relative = true;
 
     static PoseMaskConfig training() { return {}; }
     static PoseMaskConfig inference() {
@@ -34,6 +39,7 @@ torch::Tensor gaussian_kernel2d(int kernel_size, double sigma);
 torch::Tensor gaussian_blur(const torch::Tensor& images, int kernel_size, double sigma);
 
 // skeleton: [B, 3, H, W] in [-1, 1] (background -1), H and W multiples of latent_factor.
+// A pixel is pose when any channel of the blurred skeleton is > threshold; cells are any-pooled.
 // Returns [K * B, H / f, W / f] float32 0/1: the B masks of kernel 0, then the B masks of kernel 1, ...
 torch::Tensor build_pose_masks(const torch::Tensor& skeleton, const PoseMaskConfig& config);
 

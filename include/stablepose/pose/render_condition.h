@@ -17,7 +17,7 @@ struct RenderConditionRequest {
     std::optional<std::pair<int, int>> size;         // (width, height); default: the pose's own size
     std::optional<std::filesystem::path> image;      // optional photo to draw the joint overlay on
     SkeletonStyle style;
-    PoseMaskConfig masks = PoseMaskConfig::inference();
+    PoseMaskConfig masks = PoseMaskConfig::inference();  // the masks of the phase to show
 };
 
 struct RenderConditionResult {

@@ -1,0 +1,27 @@
+// Shared helpers for the C++ tests: reference tensors produced by tests/reference/make_golden.py.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "stablepose/io/safetensors.h"
+
+namespace stablepose::testing {
+
+// Loads (once per process) GOLDEN_DIR/<file>.safetensors and returns the named tensor.
+torch::Tensor golden(const std::string& file, const std::string& name);
+const SafetensorsFile& golden_file(const std::string& file);
+
+inline std::filesystem::path fixture(const std::string& name) {
+    return std::filesystem::path(STABLEPOSE_FIXTURES_DIR) / name;
+}
+
+// Max |a - b| for reports.
+inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
+    return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+}  // namespace stablepose::testing
