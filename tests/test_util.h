@@ -24,4 +24,9 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
 }
 
+// Max |a - b| / max(1, max |b|): an absolute tolerance for values of order one, relative above.
+inline double scaled_diff(const torch::Tensor& a, const torch::Tensor& expected) {
+    return max_abs_diff(a, expected) / std::max(1.0, expected.abs().max().item<double>());
+}
+
 }  // namespace stablepose::testing

@@ -6,5 +6,6 @@
 namespace stablepose::tools {
 
 void add_render_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace stablepose::tools

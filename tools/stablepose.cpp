@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     CLI::App app{"stablepose " STABLEPOSE_VERSION ": Stable-Pose adapter training, sampling and evaluation"};
     app.require_subcommand(1);
     stablepose::tools::add_render_command(app);
+    stablepose::tools::add_tokenize_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 // Shared golden loader (compiled into the test binary once) and tests of the safetensors reader/writer.
+#include <cstring>
 #include <fstream>
+#include <random>
 #include <map>
 #include <mutex>
 
@@ -79,6 +81,88 @@ TEST(Safetensors, TruncatedAndMissingFilesGiveClearErrors) {
     }
     std::ofstream(dir / "junk.safetensors") << "not a safetensors file at all";
     EXPECT_THROW(read_safetensors(dir / "junk.safetensors"), Error);
+}
+
+// Fuzz-style: thousands of corrupted variants of a valid file either load or fail with stablepose::Error;
+// never a crash, another exception type or an out-of-bounds read (run under ASan to see the last).
+TEST(Safetensors, CorruptedFilesNeverCrashTheReader) {
+    const auto dir = temp_dir("st_fuzz");
+    const auto good = dir / "good.safetensors";
+    write_safetensors(good, {{"a", torch::randn({3, 5})}, {"b", torch::arange(4).to(torch::kInt16)},
+                             {"c", torch::ones({2}, torch::kBool)}},
+                      {{"k", "v"}});
+    std::string bytes;
+    {
+        std::ifstream in(good, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    std::uint64_t header_len = 0;
+    std::memcpy(&header_len, bytes.data(), 8);
+    std::mt19937 rng(1234);
+    const auto bad = dir / "bad.safetensors";
+    int loaded = 0, refused = 0;
+    const std::string junk = "{}[]\":,-0123456789eE.\\ \x00\xff";
+    for (int i = 0; i < 3000; ++i) {
+        std::string mutated = bytes;
+        switch (i % 5) {
+            case 0:  // flip bits in the header (including the length)
+                for (int k = 0; k < 1 + static_cast<int>(rng() % 4); ++k)
+                    mutated[rng() % (8 + header_len)] ^= static_cast<char>(1u << (rng() % 8));
+                break;
+            case 1:  // replace header characters with JSON-significant ones
+                for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k)
+                    mutated[8 + rng() % header_len] = junk[rng() % junk.size()];
+                break;
+            case 2:  // truncate anywhere
+                mutated.resize(rng() % bytes.size());
+                break;
+            case 3: {  // change one digit of a number in the header (shapes, offsets)
+                const auto pos = 8 + rng() % header_len;
+                if (std::isdigit(static_cast<unsigned char>(mutated[pos]))) mutated[pos] = static_cast<char>('0' + rng() % 10);
+                break;
+            }
+            default:  // append garbage
+                mutated += std::string(1 + rng() % 16, static_cast<char>(rng()));
+        }
+        std::ofstream(bad, std::ios::binary | std::ios::trunc) << mutated;
+        try {
+            read_safetensors(bad);
+            ++loaded;
+        } catch (const Error&) {
+            ++refused;
+        }
+    }
+    EXPECT_GT(refused, 1000);
+    EXPECT_EQ(loaded + refused, 3000);
+}
+
+TEST(Safetensors, OverlapsHolesAndNegativeShapesAreRefused) {
+    const auto dir = temp_dir("st_crafted");
+    auto write_raw = [&](const std::string& header, size_t data_bytes) {
+        std::string blob(8, '\0');
+        const std::uint64_t n = header.size();
+        std::memcpy(blob.data(), &n, 8);
+        blob += header + std::string(data_bytes, '\0');
+        std::ofstream(dir / "x.safetensors", std::ios::binary | std::ios::trunc) << blob;
+        return dir / "x.safetensors";
+    };
+    auto message = [&](const std::string& header, size_t data_bytes) {
+        try {
+            read_safetensors(write_raw(header, data_bytes));
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("loaded");
+    };
+    EXPECT_NE(message(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)
+                  .find("overlaps"), std::string::npos);
+    EXPECT_NE(message(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8).find("hole"), std::string::npos);
+    EXPECT_NE(message(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4).find("dimension"), std::string::npos);
+    EXPECT_NE(message(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,4]}})", 4).find("large"),
+              std::string::npos);
+    EXPECT_NE(message(R"({"a":{"dtype":"Q4","shape":[1],"data_offsets":[0,4]}})", 4).find("dtype"), std::string::npos);
+    EXPECT_NE(message(R"([1, 2])", 0).find("not a JSON object"), std::string::npos);
+    EXPECT_EQ(message(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", 0), "loaded");
 }
 
 TEST(Assets, VendoredClipVocabularyIsFoundWithItsLicence) {

@@ -1,4 +1,4 @@
-// Files the project ships (the CLIP BPE vocabulary, example poses), found without ../shared.
+// Files the project ships (the CLIP BPE vocabulary, example poses), found from the build or install tree.
 #pragma once
 
 #include <filesystem>

@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""Export a frozen Stable Diffusion 1.x to the TorchScript model directory the C++ runtime loads.
+
+    export_sd.py --from PATH OUT_DIR      a local diffusers SD 1.x folder (unet/, vae/, text_encoder/, tokenizer/)
+    export_sd.py --tiny OUT_DIR           a small random configuration of the real classes (tests)
+    export_sd.py --random-full OUT_DIR    the full SD 1.5 architecture with random weights (benchmarks)
+
+Options: --dtype fp32|fp16|bf16, --device cpu|cuda, --channels-last, --seed N, --batch N (trace batch),
+--image-size PX (trace size). Writes OUT_DIR/{unet,vae_encoder,vae_decoder,text_encoder}.pt, tokenizer/,
+and model.json (docs/export.md; contract in runtime.md §2-3). Every module is traced, never scripted, in the
+target dtype and device, outside autocast, with frozen parameters.
+"""
+import argparse
+import hashlib
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+from torch import nn
+
+FORMAT = "stablepose.frozen-sd"
+FORMAT_VERSION = 1
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+ROOT = Path(__file__).resolve().parent.parent
+VENDORED_VOCAB = ROOT / "assets" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
+
+# SD 1.5's scheduler_config.json (runwayml/stable-diffusion-v1-5), the schedule the U-Net was trained with.
+SD15_SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
+                  "beta_schedule": "scaled_linear", "prediction_type": "epsilon", "steps_offset": 1,
+                  "set_alpha_to_one": False, "clip_sample": False}
+
+
+def tiny_configs():
+    """Small but structurally SD 1.x: 3 cross-attention down blocks + 1 plain, 12 residuals, VAE factor 8."""
+    unet = dict(sample_size=8, in_channels=4, out_channels=4, layers_per_block=2,
+                block_out_channels=(32, 32, 64, 64),
+                down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+                cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32)
+    vae = dict(in_channels=3, out_channels=3, block_out_channels=(32, 32, 32, 32), layers_per_block=1,
+               down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+               latent_channels=4, norm_num_groups=32, sample_size=64)
+    text = dict(vocab_size=49408, hidden_size=32, intermediate_size=37, num_hidden_layers=2,
+                num_attention_heads=4, max_position_embeddings=77, bos_token_id=49406, eos_token_id=49407,
+                pad_token_id=49407)
+    return unet, vae, text
+
+
+def sd15_configs():
+    unet = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+                block_out_channels=(320, 640, 1280, 1280),
+                down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+                cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32)
+    vae = dict(in_channels=3, out_channels=3, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
+               down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+               latent_channels=4, norm_num_groups=32, sample_size=512)
+    text = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu",
+                bos_token_id=49406, eos_token_id=49407, pad_token_id=1)
+    return unet, vae, text
+
+
+def build_models(args):
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    if args.source:
+        src = Path(args.source)
+        unet = UNet2DConditionModel.from_pretrained(src, subfolder="unet")
+        vae = AutoencoderKL.from_pretrained(src, subfolder="vae")
+        text = CLIPTextModel.from_pretrained(src, subfolder="text_encoder", attn_implementation="eager")
+        scheduler = json.loads((src / "scheduler" / "scheduler_config.json").read_text()) \
+            if (src / "scheduler" / "scheduler_config.json").exists() else dict(SD15_SCHEDULER)
+        return unet, vae, text, scheduler
+    torch.manual_seed(args.seed)
+    unet_cfg, vae_cfg, text_cfg = tiny_configs() if args.tiny else sd15_configs()
+    unet = UNet2DConditionModel(**unet_cfg)
+    vae = AutoencoderKL(**vae_cfg)
+    text = CLIPTextModel(CLIPTextConfig(**text_cfg, attn_implementation="eager"))
+    if args.tiny:
+        # Random init leaves many outputs near zero (zero-init out convs are not used by diffusers, but the
+        # scale is small); a gentle perturbation makes every parameter matter for the parity tests.
+        with torch.no_grad():
+            for module in (unet, vae, text):
+                for p in module.parameters():
+                    p.add_(0.02 * torch.randn_like(p))
+    return unet, vae, text, dict(SD15_SCHEDULER)
+
+
+class UNetWithResiduals(nn.Module):
+    """forward(sample, timestep[B], encoder_hidden_states, r0, ..., r{n-1}, mid) -> eps (runtime.md §2.1)."""
+
+    def __init__(self, unet):
+        super().__init__()
+        self.unet = unet
+
+    def forward(self, sample, timestep, encoder_hidden_states, *residuals):
+        return self.unet(sample, timestep, encoder_hidden_states,
+                         down_block_additional_residuals=tuple(residuals[:-1]),
+                         mid_block_additional_residual=residuals[-1], return_dict=False)[0]
+
+
+class VaeEncoderMoments(nn.Module):
+    """x [B, 3, H, W] in [-1, 1] -> moments [B, 2*latent, H/8, W/8] (mean, logvar)."""
+
+    def __init__(self, vae):
+        super().__init__()
+        self.encoder, self.quant_conv = vae.encoder, vae.quant_conv
+
+    def forward(self, x):
+        return self.quant_conv(self.encoder(x))
+
+
+class VaeDecoderScaled(nn.Module):
+    """scaled latents [B, 4, h, w] -> image [B, 3, 8h, 8w] in about [-1, 1]."""
+
+    def __init__(self, vae, scaling_factor):
+        super().__init__()
+        self.decoder, self.post_quant_conv, self.scaling_factor = vae.decoder, vae.post_quant_conv, scaling_factor
+
+    def forward(self, z):
+        return self.decoder(self.post_quant_conv(z / self.scaling_factor))
+
+
+class TextEncoderLastHidden(nn.Module):
+    """input_ids [B, 77] int64 -> last_hidden_state [B, 77, hidden] (after the final LayerNorm)."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.text = text
+
+    def forward(self, input_ids):
+        return self.text(input_ids=input_ids, return_dict=False)[0]
+
+
+def residual_shapes(unet_cfg, h, w):
+    """Channels and sizes of the down-block residuals (conv_in, each resnet, each downsampler) and mid."""
+    chans, shapes = unet_cfg["block_out_channels"], []
+    shapes.append((chans[0], h, w))
+    for i, c in enumerate(chans):
+        for _ in range(unet_cfg["layers_per_block"]):
+            shapes.append((c, h, w))
+        if i < len(chans) - 1:
+            h, w = (h + 1) // 2, (w + 1) // 2
+            shapes.append((c, h, w))
+    return shapes, (chans[-1], h, w)
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def trace_and_save(module, inputs, path):
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    with torch.no_grad():
+        traced = torch.jit.trace(module, inputs, check_trace=False)
+    for p in traced.parameters():
+        p.requires_grad_(False)
+    traced.save(str(path))
+    return traced
+
+
+def export(args):
+    import diffusers
+    import transformers
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    dtype, device = DTYPES[args.dtype], torch.device(args.device)
+    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+    unet, vae, text, scheduler = build_models(args)
+    scaling = float(getattr(vae.config, "scaling_factor", 0.18215))
+    for m in (unet, vae, text):
+        m.to(device=device, dtype=dtype).eval()
+        m.requires_grad_(False)
+    unet.to(memory_format=memory_format)
+    vae.to(memory_format=memory_format)
+    if hasattr(unet, "disable_gradient_checkpointing"):
+        unet.disable_gradient_checkpointing()
+    if args.attention == "eager":
+        unet.set_default_attn_processor()  # plain bmm + softmax, for debugging and parity checks
+
+    b, px = args.batch, args.image_size
+    h = w = px // 8
+    unet_cfg = dict(unet.config)
+    hidden = text.config.hidden_size
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    rnd = lambda *shape: torch.randn(*shape, generator=gen).to(device=device, dtype=dtype)
+    res_shapes, mid_shape = residual_shapes(unet_cfg, h, w)
+    sample = rnd(b, unet_cfg["in_channels"], h, w).contiguous(memory_format=memory_format)
+    timestep = torch.full((b,), 500, dtype=torch.int64, device=device)
+    context = rnd(b, 77, hidden)
+    residuals = [rnd(b, *s).contiguous(memory_format=memory_format) for s in res_shapes + [mid_shape]]
+
+    components = {}
+
+    def record(name, module, inputs, input_specs, output_spec, extra=None):
+        path = out / f"{name}.pt"
+        traced = trace_and_save(module, inputs, path)
+        with torch.no_grad():
+            verified = []
+            for vb in (1, 2, 4, 8):  # the batch dimension stays dynamic; check it runs at these sizes
+                probe = [x[:1].repeat(vb, *([1] * (x.dim() - 1))) for x in inputs]
+                y = traced(*probe)
+                if y.shape[0] == vb:
+                    verified.append(vb)
+        components[name] = dict(file=path.name, sha256=sha256(path), inputs=input_specs, outputs=[output_spec],
+                                traced_shapes=dict(batch=b, image_size=[px, px], latent_size=[h, w]),
+                                verified_batch_sizes=verified, requires_grad=False,
+                                trace=dict(check_trace=False, gradient_checkpointing=False, autocast=False),
+                                **(extra or {}))
+
+    latent = unet_cfg["in_channels"]
+    res_specs = [dict(name=f"r{i}", dtype=args.dtype, shape=["B", c, f"h/{h // hh}" if hh != h else "h",
+                                                               f"w/{w // ww}" if ww != w else "w"])
+                 for i, (c, hh, ww) in enumerate(res_shapes)]
+    record("unet", UNetWithResiduals(unet), [sample, timestep, context] + residuals,
+           [dict(name="sample", dtype=args.dtype, shape=["B", latent, "h", "w"]),
+            dict(name="timestep", dtype="int64", shape=["B"]),
+            dict(name="encoder_hidden_states", dtype=args.dtype, shape=["B", 77, hidden])] + res_specs +
+           [dict(name="mid", dtype=args.dtype, shape=["B", mid_shape[0], f"h/{h // mid_shape[1]}",
+                                                        f"w/{w // mid_shape[2]}"])],
+           dict(name="eps", dtype=args.dtype, shape=["B", latent, "h", "w"]),
+           dict(attention=args.attention))
+    image = rnd(b, 3, px, px).clamp(-1, 1).contiguous(memory_format=memory_format)
+    lat_ch = vae.config.latent_channels
+    record("vae_encoder", VaeEncoderMoments(vae), [image],
+           [dict(name="image", dtype=args.dtype, shape=["B", 3, "H", "W"])],
+           dict(name="moments", dtype=args.dtype, shape=["B", 2 * lat_ch, "H/8", "W/8"]))
+    record("vae_decoder", VaeDecoderScaled(vae, scaling), [rnd(b, lat_ch, h, w).contiguous(memory_format=memory_format)],
+           [dict(name="latents", dtype=args.dtype, shape=["B", lat_ch, "h", "w"])],
+           dict(name="image", dtype=args.dtype, shape=["B", 3, "8h", "8w"]), dict(decoder_input="scaled_latents"))
+    ids = torch.randint(0, text.config.vocab_size, (b, 77), generator=gen).to(device)
+    record("text_encoder", TextEncoderLastHidden(text), [ids],
+           [dict(name="input_ids", dtype="int64", shape=["B", 77])],
+           dict(name="last_hidden_state", dtype=args.dtype, shape=["B", 77, hidden]))
+
+    tok_dir = out / "tokenizer"
+    tok_dir.mkdir(exist_ok=True)
+    if args.source and (Path(args.source) / "tokenizer" / "vocab.json").exists():
+        for f in ("vocab.json", "merges.txt"):
+            shutil.copy(Path(args.source) / "tokenizer" / f, tok_dir / f)
+        tokenizer = dict(vocab="tokenizer/vocab.json", merges="tokenizer/merges.txt")
+    else:
+        shutil.copy(VENDORED_VOCAB, tok_dir / VENDORED_VOCAB.name)
+        tokenizer = dict(bpe=f"tokenizer/{VENDORED_VOCAB.name}")
+    tokenizer["model_max_length"] = 77
+
+    model = dict(
+        format=FORMAT, format_version=FORMAT_VERSION,
+        torch_version=torch.__version__, cuda_version=torch.version.cuda,
+        diffusers_version=diffusers.__version__, transformers_version=transformers.__version__,
+        device=args.device, dtype=args.dtype,
+        memory_format="channels_last" if args.channels_last else "contiguous",
+        source=dict(kind="pretrained" if args.source else ("tiny" if args.tiny else "random-full"),
+                    path=str(args.source) if args.source else None, seed=None if args.source else args.seed),
+        unet=json.loads(json.dumps(unet_cfg, default=list)),
+        vae=dict(scaling_factor=scaling, latent_channels=lat_ch, downsample_factor=8,
+                 config=json.loads(json.dumps(dict(vae.config), default=list))),
+        text_encoder=dict(hidden_size=hidden, max_length=77, vocab_size=text.config.vocab_size),
+        scheduler=scheduler, tokenizer=tokenizer, components=components,
+        exporter=dict(script="scripts/export_sd.py", argv=sys.argv[1:]))
+    (out / "model.json").write_text(json.dumps(model, indent=2) + "\n")
+    print(f"exported {model['source']['kind']} SD to {out} ({args.dtype}, {args.device})")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--from", dest="source", help="local diffusers SD 1.x folder")
+    mode.add_argument("--tiny", action="store_true", help="small random configuration (tests)")
+    mode.add_argument("--random-full", action="store_true", help="full SD 1.5 architecture, random weights")
+    p.add_argument("out_dir")
+    p.add_argument("--dtype", choices=DTYPES, default="fp32")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--attention", choices=["sdpa", "eager"], default="sdpa")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch", type=int, default=2)
+    p.add_argument("--image-size", type=int, default=None, help="trace size in pixels (default 64 tiny, 512 full)")
+    args = p.parse_args()
+    if args.image_size is None:
+        args.image_size = 64 if args.tiny else 512
+    if args.image_size % 64:
+        p.error(f"--image-size must be a multiple of 64, got {args.image_size}")
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        p.error("--device cuda asked for, but torch sees no CUDA device")
+    torch.set_grad_enabled(False)
+    export(args)
+
+
+if __name__ == "__main__":
+    main()
