@@ -23,6 +23,21 @@ int UNetConfig::num_down_residuals() const {
     return 1 + levels * layers_per_block + (levels - 1);
 }
 
+std::vector<std::vector<int64_t>> UNetConfig::residual_shapes(int64_t h, int64_t w) const {
+    std::vector<std::vector<int64_t>> shapes{{block_out_channels.front(), h, w}};
+    for (size_t level = 0; level < block_out_channels.size(); ++level) {
+        const int64_t c = block_out_channels[level];
+        for (int j = 0; j < layers_per_block; ++j) shapes.push_back({c, h, w});
+        if (level + 1 < block_out_channels.size()) {
+            h = (h + 1) / 2;  // stride-2 conv, padding 1
+            w = (w + 1) / 2;
+            shapes.push_back({c, h, w});
+        }
+    }
+    shapes.push_back({block_out_channels.back(), h, w});
+    return shapes;
+}
+
 UNetConfig UNetConfig::from_json(const nlohmann::json& j) {
     UNetConfig c;
     try {

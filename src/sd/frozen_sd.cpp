@@ -195,21 +195,12 @@ FrozenUNet::FrozenUNet(const FrozenModelSpec& spec, const FrozenLoadOptions& opt
     const auto hw = traced_latent(spec, "unet");
     const auto& u = spec.unet;
     auto opts = torch::TensorOptions().device(device_).dtype(dtype_);
-    std::vector<torch::Tensor> residuals;
-    int64_t h = hw[0], w = hw[1];
-    residuals.push_back(torch::zeros({1, u.block_out_channels[0], h, w}, opts));
-    for (size_t level = 0; level < u.block_out_channels.size(); ++level) {
-        for (int j = 0; j < u.layers_per_block; ++j) residuals.push_back(torch::zeros({1, u.block_out_channels[level], h, w}, opts));
-        if (level + 1 < u.block_out_channels.size()) {
-            h = (h + 1) / 2, w = (w + 1) / 2;
-            residuals.push_back(torch::zeros({1, u.block_out_channels[level], h, w}, opts));
-        }
-    }
-    residuals.push_back(torch::zeros({1, u.block_out_channels.back(), h, w}, opts));
     std::vector<torch::jit::IValue> inputs{torch::zeros({1, u.in_channels, hw[0], hw[1]}, opts),
                                            torch::zeros({1}, torch::TensorOptions().device(device_).dtype(torch::kInt64)),
                                            torch::zeros({1, spec.text_max_length, u.cross_attention_dim}, opts)};
-    for (auto& r : residuals) inputs.emplace_back(to_artifact(r, device_, dtype_, channels_last_));
+    for (const auto& shape : u.residual_shapes(hw[0], hw[1]))
+        inputs.emplace_back(to_artifact(torch::zeros({1, shape[0], shape[1], shape[2]}, opts), device_, dtype_,
+                                        channels_last_));
     inputs[0] = to_artifact(inputs[0].toTensor(), device_, dtype_, channels_last_);
     probe(component_, std::move(inputs), {1, u.in_channels, hw[0], hw[1]}, dtype_);
 }

@@ -32,6 +32,11 @@ TEST(StablePoseAdapter, Sd15ArchitectureHasTheSpecsParameterCount) {
     StablePoseAdapter adapter(config);
     EXPECT_EQ(parameter_count(*adapter), 364'943'616);  // stable-pose.md §13, all trainable
     EXPECT_EQ(config.unet.num_down_residuals(), 12);
+    // stable-pose.md §2.2 / runtime.md §2.1 at 512x512 (64x64 latent).
+    const std::vector<std::vector<int64_t>> expected = {
+        {320, 64, 64}, {320, 64, 64}, {320, 64, 64}, {320, 32, 32}, {640, 32, 32}, {640, 32, 32}, {640, 16, 16},
+        {1280, 16, 16}, {1280, 16, 16}, {1280, 8, 8}, {1280, 8, 8}, {1280, 8, 8}, {1280, 8, 8}};
+    EXPECT_EQ(config.unet.residual_shapes(64, 64), expected);
     const auto names = state_dict(*adapter);
     EXPECT_EQ(names.at("controlnet_down_blocks.11.weight").sizes(), (std::vector<int64_t>{1280, 1280, 1, 1}));
     EXPECT_TRUE(names.count("down_blocks.0.resnets.0.attn_layer.to_out.1.weight"));
@@ -124,6 +129,9 @@ TEST(StablePoseAdapter, StablePoseModeRunsForwardAndBackwardThroughTheTracedUNet
     const auto t = torch::tensor({5, 700}, torch::kInt64);
     const auto residuals = adapter(latents, t, context, adapter->encode_condition(skeleton), masks);
     ASSERT_EQ(residuals.size(), 13u);
+    const auto shapes = config.unet.residual_shapes(8, 8);
+    for (size_t k = 0; k < residuals.size(); ++k)
+        EXPECT_EQ(residuals[k].sizes(), (std::vector<int64_t>{2, shapes[k][0], shapes[k][1], shapes[k][2]})) << k;
     EXPECT_EQ(residuals[3].sizes(), (std::vector<int64_t>{2, 32, 4, 4}));
     const auto eps = sd.unet(latents, t, context, residuals);
     const auto target = torch::randn_like(eps);

@@ -2,6 +2,7 @@
 // needs it, read from the "unet" section of a frozen model's model.json (diffusers' config.json keys).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct UNetConfig {
 
     int time_embed_dim() const { return time_embedding_dim > 0 ? time_embedding_dim : 4 * block_out_channels[0]; }
     int num_down_residuals() const;  // conv_in + resnets + downsamplers (12 for SD 1.5)
+    // [channels, height, width] of each control residual for an h x w latent: the down residuals in
+    // diffusers' order, then the mid residual (runtime.md §2.1).
+    std::vector<std::vector<int64_t>> residual_shapes(int64_t h, int64_t w) const;
 
     // SD 1.5 (runwayml/stable-diffusion-v1-5 unet/config.json).
     static UNetConfig sd15() { return {}; }
