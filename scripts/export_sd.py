@@ -81,8 +81,8 @@ def build_models(args):
     vae = AutoencoderKL(**vae_cfg)
     text = CLIPTextModel(CLIPTextConfig(**text_cfg, attn_implementation="eager"))
     if args.tiny:
-        # Random init leaves many outputs near zero (zero-init out convs are not used by diffusers, but the
-        # scale is small); a gentle perturbation makes every parameter matter for the parity tests.
+        # diffusers' default init leaves some outputs tiny; a gentle perturbation of every parameter makes
+        # each one matter in the parity tests.
         with torch.no_grad():
             for module in (unet, vae, text):
                 for p in module.parameters():

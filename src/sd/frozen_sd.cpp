@@ -194,14 +194,11 @@ FrozenUNet::FrozenUNet(const FrozenModelSpec& spec, const FrozenLoadOptions& opt
     if (!options.probe) return;
     const auto hw = traced_latent(spec, "unet");
     const auto& u = spec.unet;
-    auto opts = torch::TensorOptions().device(device_).dtype(dtype_);
-    std::vector<torch::jit::IValue> inputs{torch::zeros({1, u.in_channels, hw[0], hw[1]}, opts),
+    auto zeros = [&](std::vector<int64_t> shape) { return to_artifact(torch::zeros(shape), device_, dtype_, channels_last_); };
+    std::vector<torch::jit::IValue> inputs{zeros({1, u.in_channels, hw[0], hw[1]}),
                                            torch::zeros({1}, torch::TensorOptions().device(device_).dtype(torch::kInt64)),
-                                           torch::zeros({1, spec.text_max_length, u.cross_attention_dim}, opts)};
-    for (const auto& shape : u.residual_shapes(hw[0], hw[1]))
-        inputs.emplace_back(to_artifact(torch::zeros({1, shape[0], shape[1], shape[2]}, opts), device_, dtype_,
-                                        channels_last_));
-    inputs[0] = to_artifact(inputs[0].toTensor(), device_, dtype_, channels_last_);
+                                           zeros({1, spec.text_max_length, u.cross_attention_dim})};
+    for (const auto& shape : u.residual_shapes(hw[0], hw[1])) inputs.emplace_back(zeros({1, shape[0], shape[1], shape[2]}));
     probe(component_, std::move(inputs), {1, u.in_channels, hw[0], hw[1]}, dtype_);
 }
 
