@@ -12,7 +12,8 @@ log() { printf '[setup] %s\n' "$*"; }
 
 # 1. System packages (Debian), only those missing.
 packages=(cmake g++ ninja-build ccache pkg-config python3-venv libopencv-dev nlohmann-json3-dev libspdlog-dev
-          libcli11-dev libgtest-dev libgmock-dev libicu-dev zlib1g-dev)
+          libcli11-dev libgtest-dev libgmock-dev libicu-dev zlib1g-dev
+          libgloo-dev)  # gloo headers: the torch wheel exports ProcessGroupGloo but ships no gloo/*.h
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

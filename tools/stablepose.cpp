@@ -2,16 +2,28 @@
 #include <cstdio>
 #include <exception>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.h"
 #include "stablepose/error.h"
 
 int main(int argc, char** argv) {
+    // Messages and progress go to stderr; stdout carries only results (JSON, tables, token ids).
+    spdlog::set_default_logger(spdlog::stderr_color_mt("stablepose"));
     CLI::App app{"stablepose " STABLEPOSE_VERSION ": Stable-Pose adapter training, sampling and evaluation"};
     app.require_subcommand(1);
+    stablepose::tools::add_data_command(app);
     stablepose::tools::add_render_command(app);
     stablepose::tools::add_tokenize_command(app);
+    stablepose::tools::add_toyworld_command(app);
+    stablepose::tools::add_sample_command(app);
+    stablepose::tools::add_bench_sample_command(app);
+    stablepose::tools::add_eval_coco_command(app);
+    stablepose::tools::add_eval_images_commands(app);
+    stablepose::tools::add_eval_report_command(app);
+    stablepose::tools::add_train_command(app);
+    stablepose::tools::add_bench_train_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

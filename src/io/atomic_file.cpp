@@ -1,5 +1,8 @@
 #include "stablepose/io/atomic_file.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -34,6 +37,20 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
         fail("cannot move the finished file into place at '" + path.string() + "'", "a successful rename",
              ec.message());
     }
+}
+
+void remove_tree(const std::filesystem::path& path) {
+    namespace fs = std::filesystem;
+    if (!fs::exists(fs::symlink_status(path))) return;
+    if (fs::is_directory(fs::symlink_status(path))) {
+        std::vector<fs::path> paths;
+        for (const auto& entry : fs::recursive_directory_iterator(path)) paths.push_back(entry.path());
+        // Deepest first, so every folder is empty when its turn comes.
+        std::sort(paths.begin(), paths.end(),
+                  [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
+        for (const auto& p : paths) fs::remove(p);
+    }
+    fs::remove(path);
 }
 
 }  // namespace stablepose

@@ -25,8 +25,11 @@ cv::Mat read_image_rgb(const std::filesystem::path& path) {
 void write_png(const std::filesystem::path& path, const cv::Mat& image) {
     if (image.depth() != CV_8U || (image.channels() != 3 && image.channels() != 1))
         fail("write_png: unsupported image layout", "8-bit RGB or grey", "type " + std::to_string(image.type()));
-    cv::Mat to_encode = image;
-    if (image.channels() == 3) cv::cvtColor(image, to_encode, cv::COLOR_RGB2BGR);
+    cv::Mat to_encode;  // a new buffer: converting into a header of `image` would swap the caller's channels
+    if (image.channels() == 3)
+        cv::cvtColor(image, to_encode, cv::COLOR_RGB2BGR);
+    else
+        to_encode = image;
     std::vector<uchar> bytes;
     if (!cv::imencode(".png", to_encode, bytes)) fail("PNG encoding failed for '" + path.string() + "'");
     write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
@@ -44,6 +47,16 @@ cv::Mat tensor_to_rgb(const torch::Tensor& t) {
         fail("tensor_to_rgb: expected a [3, H, W] tensor", "[3, H, W]", c10::str(t.sizes()));
     auto u8 = t.detach().to(torch::kCPU, torch::kFloat32).add(1.0).div(2.0).mul(255.0).round().clamp(0, 255)
                   .to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+    cv::Mat out(static_cast<int>(t.size(1)), static_cast<int>(t.size(2)), CV_8UC3);
+    std::memcpy(out.data, u8.data_ptr(), u8.numel());
+    return out;
+}
+
+cv::Mat unit_tensor_to_rgb(const torch::Tensor& t) {
+    if (t.dim() != 3 || t.size(0) != 3)
+        fail("unit_tensor_to_rgb: expected a [3, H, W] tensor", "[3, H, W]", c10::str(t.sizes()));
+    auto u8 = t.detach().to(torch::kCPU, torch::kFloat32).mul(255.0).round().clamp(0, 255).to(torch::kUInt8)
+                  .permute({1, 2, 0}).contiguous();
     cv::Mat out(static_cast<int>(t.size(1)), static_cast<int>(t.size(2)), CV_8UC3);
     std::memcpy(out.data, u8.data_ptr(), u8.numel());
     return out;

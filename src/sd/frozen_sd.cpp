@@ -209,8 +209,12 @@ torch::Tensor FrozenUNet::operator()(const torch::Tensor& sample, const torch::T
              std::to_string(residuals.size()), "pass the adapter's down residuals followed by the mid residual");
     if (timesteps.dim() != 1 || timesteps.size(0) != sample.size(0))
         fail("U-Net: one timestep per sample", "[" + std::to_string(sample.size(0)) + "]", c10::str(timesteps.sizes()));
-    std::vector<torch::jit::IValue> inputs{to_artifact(sample, device_, dtype_, channels_last_),
-                                           timesteps.to(device_, torch::kInt64), context.to(device_, dtype_)};
+    // Integer timesteps stay int64 (DDIM, DPM-Solver++); fractional ones (Euler's) stay float32, as diffusers
+    // passes them: the traced graph converts either to float, and truncating 946.42 to 946 changes the output.
+    const auto t = timesteps.is_floating_point() ? timesteps.to(device_, torch::kFloat32)
+                                                 : timesteps.to(device_, torch::kInt64);
+    std::vector<torch::jit::IValue> inputs{to_artifact(sample, device_, dtype_, channels_last_), t,
+                                           context.to(device_, dtype_)};
     bool needs_grad = false;
     for (const auto& r : residuals) {
         inputs.emplace_back(to_artifact(r, device_, dtype_, channels_last_));

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stablepose/io/atomic_file.h"
 #include "stablepose/error.h"
 #include "stablepose/sd/frozen_sd.h"
 #include "test_util.h"
@@ -24,7 +25,7 @@ std::string load_error(const fs::path& dir, const FrozenLoadOptions& options = {
 // A copy of the tiny model directory whose model.json is edited by `edit`.
 fs::path edited_copy(const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
     const auto dir = fs::temp_directory_path() / ("stablepose_sd_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir);
+    remove_tree(dir);
     fs::copy(kTinySd, dir, fs::copy_options::recursive);
     nlohmann::json j = nlohmann::json::parse(std::ifstream(dir / "model.json"));
     edit(j);

@@ -10,4 +10,8 @@ namespace stablepose {
 // Creates missing parent directories. Throws Error naming the path on failure.
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
+// Removes a file or a folder tree (no error when absent). Use instead of std::filesystem::remove_all: libtorch
+// exports its own build of std::filesystem::remove_all, and calls resolve to it and crash when linked with it.
+void remove_tree(const std::filesystem::path& path);
+
 }  // namespace stablepose

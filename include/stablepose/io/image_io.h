@@ -17,6 +17,9 @@ void write_png(const std::filesystem::path& path, const cv::Mat& image);
 torch::Tensor rgb_to_tensor(const cv::Mat& rgb);
 // t: [3, H, W] float in [-1, 1]; returns HxWx3 uint8 (round((t + 1) / 2 * 255), clamped).
 cv::Mat tensor_to_rgb(const torch::Tensor& t);
+// t: [3, H, W] float in [0, 1] (a decoded sample); returns HxWx3 uint8 round(t * 255), clamped, as diffusers'
+// numpy_to_pil.
+cv::Mat unit_tensor_to_rgb(const torch::Tensor& t);
 // mask: [H, W] 0/1; returns an HxW uint8 image (0 or 255).
 cv::Mat mask_to_image(const torch::Tensor& mask);
 

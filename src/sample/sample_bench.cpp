@@ -1,0 +1,67 @@
+#include "stablepose/sample/sample_bench.h"
+
+#include <torch/torch.h>
+
+#include "stablepose/error.h"
+#include "stablepose/io/assets.h"
+#include "stablepose/sample/condition.h"
+#include "stablepose/sample/pipeline.h"
+#include "stablepose/sample/sample_run.h"
+
+namespace stablepose {
+
+nlohmann::json run_sample_bench(const SampleBenchOptions& options) {
+    if (options.repeats < 1 || options.warmup < 0 || options.batch_size < 1)
+        fail("bench sample: bad counts", "--repeats >= 1, --warmup >= 0, --batch-size >= 1",
+             std::to_string(options.repeats) + ", " + std::to_string(options.warmup) + ", " +
+                 std::to_string(options.batch_size));
+    validate_settings(options.settings);
+    const auto device = resolve_device(options.device);
+    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+    FrozenLoadOptions load;
+    load.device = device;
+    auto sd = FrozenStableDiffusion::load(options.model_dir, load);
+    std::optional<LoadedAdapter> adapter;
+    if (options.adapter) adapter = load_adapter(*options.adapter, sd.spec.unet);
+    auto tokenizer = ClipTokenizer::from_file(sd.spec.tokenizer_path());
+    const auto dtype = sd.spec.dtype;
+    SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer));
+
+    PoseSource source;
+    source.path = options.pose.empty() ? find_asset("examples/two_people.json") : options.pose;
+    const auto condition = prepare_condition(source, options.settings, coco17_schema(), SkeletonStyle{});
+    std::vector<ImageRequest> batch;
+    for (int i = 0; i < options.batch_size; ++i)
+        batch.push_back({options.settings, "a photo of two people dancing", kOfficialNegativePrompt, 42 + i,
+                         condition.skeleton, 0});
+    for (int i = 0; i < options.warmup; ++i) pipeline.generate(batch);
+    StageTimes total;
+    for (int i = 0; i < options.repeats; ++i) {
+        // Distinct prompts per repeat, so the text stage is measured rather than served from the cache.
+        for (auto& r : batch) r.prompt = "a photo of two people dancing, take " + std::to_string(i);
+        pipeline.generate(batch, &total);
+    }
+    const double n = static_cast<double>(options.repeats);
+    const double images = n * options.batch_size;
+    return {{"device", device.str()},
+            {"dtype", model_dtype_name(dtype)},
+            {"mode", pipeline.adapter() ? to_string(pipeline.adapter()->adapter->config().mode) : "none"},
+            {"batch_size", options.batch_size},
+            {"repeats", options.repeats},
+            {"warmup", options.warmup},
+            {"settings", options.settings.to_json()},
+            {"seconds_per_image", total.total / images},
+            {"seconds_per_batch", total.total / n},
+            {"stages_seconds_per_batch",
+             {{"text_encoder", total.text / n},
+              {"adapter", total.adapter / n},
+              {"unet_and_scheduler", total.unet / n},
+              {"vae_decoder", total.vae / n}}},
+            {"peak_memory_bytes",
+             {{"text_encoder", total.peak_text},
+              {"adapter_and_unet", total.peak_unet},
+              {"vae_decoder", total.peak_vae},
+              {"kind", device.is_cuda() ? "CUDA allocator peak per stage" : "process peak RSS (cumulative)"}}}};
+}
+
+}  // namespace stablepose

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `stablepose train` end to end on the tiny exported SD and a toyworld dataset: a run, SIGTERM mid-run (exit 0,
+# a checkpoint, a printed resume command that works), clear failures for a bad config, an unknown key, a
+# missing model; and `stablepose bench train` printing its figures with the command to repeat them.
+#   usage: train_cli_test.sh STABLEPOSE CONFIGS_DIR TINY_SD WORK_DIR
+set -u
+tool=$1 configs=$2 model=$3 work=$4
+rm -rf "$work" && mkdir -p "$work"
+failures=0
+check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); else echo "ok: $1"; fi; }
+
+"$tool" toyworld generate --out "$work/data" --count 8 --size 64 --seed 1 --split-name training > "$work/gen.log" 2>&1
+check "toy dataset" "[ -f '$work/data/mapping_file_training.json' ] || { cat '$work/gen.log'; false; }"
+data=$work/data/mapping_file_training.json
+tiny=(--set adapter.pose_channels=32 --set adapter.vit.dim=64 --set adapter.vit.dim_head=16 --set adapter.vit.heads=4
+      --set adapter.vit.mlp_dim=64 --set adapter.vit.reduced_channels=16 --set data.augment.width=64
+      --set data.augment.height=64 --set data.batch_size=2 --set data.workers=1 --set train.device=cpu --set log.every=1)
+preset=$configs/sd15_stable_pose_laion_human.json
+
+"$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/run" "${tiny[@]}" --steps 2 > "$work/run.log" 2>&1
+check "a short run succeeds" "[ $? -eq 0 ] || { cat '$work/run.log'; false; }"
+check "prints the resolved config" "grep -q '\"schedule_arithmetic\"' '$work/run.log'"
+check "prints progress with ETA" "grep -q 'step 2/2.*ETA' '$work/run.log'"
+check "writes the final adapter" "[ -s '$work/run/adapter.safetensors' ] && [ -s '$work/run/config.json' ]"
+check "metrics.jsonl has both steps" "[ \$(wc -l < '$work/run/metrics.jsonl') -eq 2 ] && grep -q samples_per_s '$work/run/metrics.jsonl'"
+
+# SIGTERM while training: the step finishes, a checkpoint is written, exit 0 and a resume command.
+"$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/stop" "${tiny[@]}" --steps 100000 \
+  > "$work/stop.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do grep -q 'step 2/' "$work/stop.log" 2>/dev/null && break; sleep 0.2; done
+kill -TERM $pid
+wait $pid
+check "SIGTERM exits 0" "[ $? -eq 0 ] || { cat '$work/stop.log'; false; }"
+check "says how to resume" "grep -q 'resume with: stablepose train --resume' '$work/stop.log'"
+check "leaves a checkpoint" "ls '$work/stop/checkpoints/' | grep -q '^step-'"
+resume=$(grep -o 'resume with: .*' "$work/stop.log" | sed 's/^resume with: //')
+resume=${resume/#stablepose/$tool}
+last=$(ls "$work/stop/checkpoints" | sed 's/step-0*//' | sort -n | tail -1)
+$resume --set train.max_steps=$((last + 1)) > "$work/resume.log" 2>&1
+check "the printed resume command continues the run" "[ $? -eq 0 ] || { cat '$work/resume.log'; false; }"
+
+printf '{"optim": {"lr": 1e-5,}' > "$work/broken.json"
+"$tool" train --config "$work/broken.json" --model "$model" --data "$data" --out "$work/x" > "$work/broken.log" 2>&1
+check "bad JSON fails naming the file" "[ $? -ne 0 ] && grep -q 'broken.json is not valid JSON' '$work/broken.log'"
+"$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/x" --set optim.lrr=1 > "$work/key.log" 2>&1
+check "unknown key fails naming it" "[ $? -ne 0 ] && grep -q \"unknown config key 'optim.lrr'\" '$work/key.log'"
+"$tool" train --config "$preset" --model "$work/no_model" --data "$data" --out "$work/x" "${tiny[@]}" > "$work/model.log" 2>&1
+check "missing model fails naming it" "[ $? -ne 0 ] && grep -q 'no_model' '$work/model.log'"
+
+"$tool" bench train --config "$preset" --model "$model" --data "$data" "${tiny[@]}" --warmup 1 --steps 2 > "$work/bench.log" 2>&1
+check "bench train prints samples/s and the command" \
+  "[ $? -eq 0 ] && grep -q samples_per_s '$work/bench.log' && grep -q '\"command\": \"stablepose bench train' '$work/bench.log' || { cat '$work/bench.log'; false; }"
+cat "$work/bench.log"
+
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]
