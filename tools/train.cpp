@@ -4,7 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <torch/cuda.h>
+
 #include "commands.h"
+#include "stablepose/train/distributed.h"
 #include "stablepose/error.h"
 #include "stablepose/train/checkpoint.h"
 #include "stablepose/train/train_bench.h"
@@ -96,7 +99,17 @@ void add_train_command(CLI::App& app) {
             paths.out_dir = f->out;
             if (!f->init_adapter.empty()) paths.init_adapter = std::filesystem::path(f->init_adapter);
         }
-        const auto result = train(*config, paths);
+        // Launched like torchrun (WORLD_SIZE set): one process per device over c10d (docs/distributed.md).
+        TrainHooks hooks;
+        if (DistributedEnv::from_environment().launched) {
+            const bool cuda = config->train.device.rfind("cuda", 0) == 0 ||
+                              (config->train.device == "auto" && torch::cuda::is_available());
+            auto context = DistributedContext::from_environment(cuda ? torch::kCUDA : torch::kCPU);
+            config->train.device = context->device().str();
+            hooks.parallel = context;
+            spdlog::info("train: rank {} of {} on {}", context->rank(), context->world_size(), config->train.device);
+        }
+        const auto result = train(*config, paths, hooks);
         if (result.interrupted) {
             spdlog::info("train: stopped by signal after step {}; checkpoint {}", result.steps,
                          result.last_checkpoint.string());

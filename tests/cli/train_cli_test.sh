@@ -2,9 +2,10 @@
 # `stablepose train` end to end on the tiny exported SD and a toyworld dataset: a run, SIGTERM mid-run (exit 0,
 # a checkpoint, a printed resume command that works), clear failures for a bad config, an unknown key, a
 # missing model; and `stablepose bench train` printing its figures with the command to repeat them.
-#   usage: train_cli_test.sh STABLEPOSE CONFIGS_DIR TINY_SD WORK_DIR
+# Also two processes launched like torchrun (Gloo) against the single-process run on the same global batch.
+#   usage: train_cli_test.sh STABLEPOSE CONFIGS_DIR TINY_SD WORK_DIR PYTHON
 set -u
-tool=$1 configs=$2 model=$3 work=$4
+tool=$1 configs=$2 model=$3 work=$4 python=$5
 rm -rf "$work" && mkdir -p "$work"
 failures=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); else echo "ok: $1"; fi; }
@@ -23,6 +24,26 @@ check "prints the resolved config" "grep -q '\"schedule_arithmetic\"' '$work/run
 check "prints progress with ETA" "grep -q 'step 2/2.*ETA' '$work/run.log'"
 check "writes the final adapter" "[ -s '$work/run/adapter.safetensors' ] && [ -s '$work/run/config.json' ]"
 check "metrics.jsonl has both steps" "[ \$(wc -l < '$work/run/metrics.jsonl') -eq 2 ] && grep -q samples_per_s '$work/run/metrics.jsonl'"
+
+# Two ranks on Gloo, each with half of every global batch of 2: the same weights as the single process.
+port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+for rank in 0 1; do
+  RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
+    "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/ddp" "${tiny[@]}" --steps 2 \
+    > "$work/ddp$rank.log" 2>&1 &
+  pids[$rank]=$!
+done
+wait ${pids[0]}; rc0=$?
+wait ${pids[1]}; rc1=$?
+check "two Gloo ranks train" "[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] || { cat '$work/ddp0.log' '$work/ddp1.log'; false; }"
+check "two ranks equal one process on the combined batch (1e-6)" "'$python' -c \"
+from safetensors.torch import load_file
+a, b = load_file('$work/run/adapter.safetensors'), load_file('$work/ddp/adapter.safetensors')
+assert a.keys() == b.keys()
+d = max((a[k].double() - b[k].double()).abs().max().item() for k in a)
+print('max |single - two ranks| =', d)
+assert d <= 1e-6, d
+\""
 
 # SIGTERM while training: the step finishes, a checkpoint is written, exit 0 and a resume command.
 "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/stop" "${tiny[@]}" --steps 100000 \
