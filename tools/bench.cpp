@@ -33,6 +33,7 @@ void add_bench_sample_command(CLI::App& app) {
     cmd->add_option("--repeats", options->repeats)->capture_default_str();
     cmd->add_option("--device", options->device)->capture_default_str();
     cmd->callback([=] {
+        const auto& s = options->settings;  // the parsed values (the `s` above was copied before parsing)
         if (!adapter->empty()) options->adapter = *adapter;
         auto result = run_sample_bench(*options);
         std::string command = "stablepose bench sample --model " + options->model_dir.string();
