@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "stablepose/io/safetensors.h"
+#include "stablepose/nn/stable_pose_adapter.h"
 
 namespace stablepose::testing {
 
@@ -27,6 +28,19 @@ inline double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
 // Max |a - b| / max(1, max |b|): an absolute tolerance for values of order one, relative above.
 inline double scaled_diff(const torch::Tensor& a, const torch::Tensor& expected) {
     return max_abs_diff(a, expected) / std::max(1.0, expected.abs().max().item<double>());
+}
+
+// A stable_pose adapter for the tiny exported U-Net: a small PMSA ViT (dim = patch_size^2 * reduced_channels).
+inline AdapterConfig tiny_stable_pose_config(const UNetConfig& unet) {
+    AdapterConfig config;
+    config.unet = unet;
+    config.vit.dim = 64;
+    config.vit.dim_head = 16;
+    config.vit.heads = 4;
+    config.vit.mlp_dim = 64;
+    config.vit.reduced_channels = 16;
+    config.pose_encoder.out_channels = 32;
+    return config;
 }
 
 }  // namespace stablepose::testing

@@ -22,17 +22,21 @@ cv::Mat read_image_rgb(const std::filesystem::path& path) {
     return rgb;
 }
 
-void write_png(const std::filesystem::path& path, const cv::Mat& image) {
+std::string encode_png(const cv::Mat& image) {
     if (image.depth() != CV_8U || (image.channels() != 3 && image.channels() != 1))
-        fail("write_png: unsupported image layout", "8-bit RGB or grey", "type " + std::to_string(image.type()));
+        fail("PNG encoding: unsupported image layout", "8-bit RGB or grey", "type " + std::to_string(image.type()));
     cv::Mat to_encode;  // a new buffer: converting into a header of `image` would swap the caller's channels
     if (image.channels() == 3)
         cv::cvtColor(image, to_encode, cv::COLOR_RGB2BGR);
     else
         to_encode = image;
     std::vector<uchar> bytes;
-    if (!cv::imencode(".png", to_encode, bytes)) fail("PNG encoding failed for '" + path.string() + "'");
-    write_file_atomic(path, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    if (!cv::imencode(".png", to_encode, bytes)) fail("PNG encoding failed");
+    return std::string(bytes.begin(), bytes.end());
+}
+
+void write_png(const std::filesystem::path& path, const cv::Mat& image) {
+    write_file_atomic(path, encode_png(image));
 }
 
 torch::Tensor rgb_to_tensor(const cv::Mat& rgb) {

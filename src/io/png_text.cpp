@@ -3,12 +3,11 @@
 #include <fstream>
 #include <sstream>
 
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <zlib.h>
 
 #include "stablepose/error.h"
 #include "stablepose/io/atomic_file.h"
+#include "stablepose/io/image_io.h"
 
 namespace stablepose {
 namespace {
@@ -51,14 +50,7 @@ std::string itxt(const std::string& key, const std::string& value) {
 }  // namespace
 
 std::string encode_png_with_text(const cv::Mat& image, const std::map<std::string, std::string>& text) {
-    cv::Mat to_encode;  // a new buffer: converting into a header of `image` would swap the caller's channels
-    if (image.channels() == 3)
-        cv::cvtColor(image, to_encode, cv::COLOR_RGB2BGR);
-    else
-        to_encode = image;
-    std::vector<uchar> bytes;
-    if (!cv::imencode(".png", to_encode, bytes)) fail("PNG encoding failed");
-    const std::string png(bytes.begin(), bytes.end());
+    const std::string png = encode_png(image);
     // The first chunk after the signature is IHDR: 4 length + 4 type + 13 data + 4 crc.
     const size_t after_ihdr = kSignatureSize + 4 + 4 + get_u32(png, kSignatureSize) + 4;
     std::string out = png.substr(0, after_ihdr);

@@ -28,14 +28,7 @@ LoadedAdapter reference_controlnet() {
 // A stable_pose adapter initialised from the tiny U-Net, its zero convs perturbed so the pose matters.
 LoadedAdapter tiny_stable_pose_adapter() {
     auto sd = FrozenStableDiffusion::load(kGolden / "tiny_sd");
-    AdapterConfig config;
-    config.unet = sd.spec.unet;
-    config.vit.dim = 64;
-    config.vit.dim_head = 16;
-    config.vit.heads = 4;
-    config.vit.mlp_dim = 64;
-    config.vit.reduced_channels = 16;  // dim = patch_size^2 * reduced_channels
-    config.pose_encoder.out_channels = 32;
+    const auto config = testing::tiny_stable_pose_config(sd.spec.unet);
     LoadedAdapter out;
     out.adapter = StablePoseAdapter(config);
     initialize_adapter_from_unet(out.adapter, sd.unet.state_dict());

@@ -55,15 +55,8 @@ protected:
         fs::copy_file(kGolden / "sample" / "skeleton_ddim.png", dir_ / "in" / "skeleton.png");
         // A stable_pose adapter written the way the trainer writes it.
         const auto sd = FrozenModelSpec::load(kGolden / "tiny_sd");
-        AdapterConfig config;
-        config.unet = sd.unet;
-        config.vit.dim = 64;
-        config.vit.dim_head = 16;
-        config.vit.heads = 4;
-        config.vit.mlp_dim = 64;
-        config.vit.reduced_channels = 16;  // dim = patch_size^2 * reduced_channels
-        config.pose_encoder.out_channels = 32;
-        save_adapter(dir_ / "adapter.safetensors", StablePoseAdapter(config), ConditionRange::kMinusOneOne);
+        save_adapter(dir_ / "adapter.safetensors", StablePoseAdapter(testing::tiny_stable_pose_config(sd.unet)),
+                     ConditionRange::kMinusOneOne);
     }
     void TearDown() override { remove_tree(dir_); }
 

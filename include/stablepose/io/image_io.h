@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include <opencv2/core.hpp>
 #include <torch/types.h>
@@ -10,6 +11,8 @@ namespace stablepose {
 
 // Reads an image as 8-bit RGB; throws Error for missing, unreadable or corrupt files.
 cv::Mat read_image_rgb(const std::filesystem::path& path);
+// PNG bytes of an 8-bit RGB (3-channel) or grey (1-channel) image; the caller's image is left untouched.
+std::string encode_png(const cv::Mat& image);
 // Encodes an 8-bit RGB (3-channel) or grey (1-channel) image as PNG and writes it atomically.
 void write_png(const std::filesystem::path& path, const cv::Mat& image);
 
