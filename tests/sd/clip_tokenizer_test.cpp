@@ -7,6 +7,7 @@
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
+#include "stablepose/io/atomic_file.h"
 #include "stablepose/error.h"
 #include "stablepose/io/assets.h"
 #include "stablepose/sd/clip_tokenizer.h"
@@ -53,14 +54,6 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-// Not fs::remove_all: libtorch.so exports its own std::filesystem::remove_all, which crashes here.
-void remove_flat_dir(const fs::path& dir) {
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path());
-    for (const auto& file : files) fs::remove(file);
-    fs::remove(dir);
-}
 
 fs::path temp_dir(const std::string& name) {
     auto dir = fs::temp_directory_path() / ("stablepose_tok_" + name + "_" + std::to_string(::getpid()));
@@ -252,7 +245,7 @@ TEST(ClipTokenizer, BadInputGivesClearErrors) {
     EXPECT_TRUE(contains(utf8, "not valid UTF-8") && contains(utf8, "0xE9") && contains(utf8, "offset 3"))
         << utf8;
     EXPECT_TRUE(contains(error_of([&] { tokenizer().encode_padded("x", 1); }), "at least 2"));
-    remove_flat_dir(dir);
+    remove_tree(dir);
 }
 
 TEST(ClipTokenizer, PromptFileHasOnePromptPerLine) {
@@ -265,7 +258,7 @@ TEST(ClipTokenizer, PromptFileHasOnePromptPerLine) {
     EXPECT_TRUE(contains(error, "line 2") && contains(error, "UTF-8")) << error;
     EXPECT_TRUE(contains(error_of([&] { read_prompt_lines(dir / "none.txt"); }), "no such file"));
     EXPECT_EQ(ids_to_json({49406, 320, 49407}), "[49406, 320, 49407]");
-    remove_flat_dir(dir);
+    remove_tree(dir);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "stablepose/data/humansd_npz.h"
 #include "stablepose/error.h"
+#include "stablepose/io/atomic_file.h"
 #include "stablepose/io/image_io.h"
 #include "stablepose/toyworld/joint_visibility.h"
 
@@ -24,18 +25,6 @@ std::string slurp(const fs::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-// Not fs::remove_all: libtorch.so exports its own std::filesystem::remove_all, which crashes when linked
-// against it (see tests/sd/clip_tokenizer_test.cpp). Deepest paths first, so folders are empty when removed.
-void remove_tree(const fs::path& dir) {
-    if (!fs::exists(dir)) return;
-    std::vector<fs::path> paths;
-    for (const auto& entry : fs::recursive_directory_iterator(dir)) paths.push_back(entry.path());
-    std::sort(paths.begin(), paths.end(),
-              [](const fs::path& a, const fs::path& b) { return a.string().size() > b.string().size(); });
-    for (const auto& p : paths) fs::remove(p);
-    fs::remove(dir);
 }
 
 class ToyworldGenerator : public ::testing::Test {

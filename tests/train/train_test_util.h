@@ -17,7 +17,9 @@
 #include "stablepose/io/atomic_file.h"
 #include "stablepose/data/humansd_npz.h"
 #include "stablepose/io/image_io.h"
+#include "stablepose/io/safetensors.h"
 #include "stablepose/train/train_config.h"
+#include "stablepose/train/trainer.h"
 
 namespace stablepose::testing {
 
@@ -100,5 +102,22 @@ inline TrainConfig tiny_config(std::vector<std::string> extra = {}) {
     overrides.insert(overrides.end(), extra.begin(), extra.end());
     return load_train_config(fs::path(STABLEPOSE_CONFIGS_DIR) / "sd15_stable_pose_laion_human.json", overrides);
 }
+
+// A run of the tiny SD on `data` into `out`, and hooks without console output.
+inline TrainPaths paths_for(const fs::path& data, const fs::path& out) {
+    TrainPaths p;
+    p.model_dir = tiny_sd_dir();
+    p.data = data;
+    p.out_dir = out;
+    return p;
+}
+
+inline TrainHooks quiet() {
+    TrainHooks h;
+    h.console = false;
+    return h;
+}
+
+inline std::map<std::string, torch::Tensor> weights(const fs::path& file) { return read_safetensors(file).tensors; }
 
 }  // namespace stablepose::testing

@@ -18,21 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 using testing::error_of;
 
-TrainPaths paths_for(const fs::path& data, const fs::path& out) {
-    TrainPaths p;
-    p.model_dir = testing::tiny_sd_dir();
-    p.data = data;
-    p.out_dir = out;
-    return p;
-}
-
-TrainHooks quiet() {
-    TrainHooks h;
-    h.console = false;
-    return h;
-}
-
-std::map<std::string, torch::Tensor> weights(const fs::path& file) { return read_safetensors(file).tensors; }
+using testing::paths_for;
+using testing::quiet;
+using testing::weights;
 
 // The loss falls on one fixed batch: the same two images every step, no augmentation or text dropout
 // (timesteps and noise still vary, so ten-step means are compared).
