@@ -26,24 +26,40 @@ check "writes the final adapter" "[ -s '$work/run/adapter.safetensors' ] && [ -s
 check "metrics.jsonl has both steps" "[ \$(wc -l < '$work/run/metrics.jsonl') -eq 2 ] && grep -q samples_per_s '$work/run/metrics.jsonl'"
 
 # Two ranks on Gloo, each with half of every global batch of 2: the same weights as the single process.
+# Adam with its default eps (1e-8) divides each gradient entry by its own magnitude, so a rounding-level
+# difference in a near-zero entry (the reduction order differs between one process and an all-reduce) becomes a
+# full lr-sized step: the first CI run saw 3.4e-5 = 3.4 lr after 2 steps on another CPU, for correct
+# gradients. With eps = 1 the update is linear in the gradient (about lr * g for |g| << 1), so rounding stays at
+# rounding level while a wrong gradient still moves weights by lr * |g|; lr 0.1 makes that visible.
+linear=(--set optim.eps=1 --set optim.lr=0.1)
+"$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/single" "${tiny[@]}" "${linear[@]}" \
+  --steps 2 > "$work/single.log" 2>&1
+check "single process, linear Adam" "[ $? -eq 0 ] || { cat '$work/single.log'; false; }"
+"$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/half" "${tiny[@]}" "${linear[@]}" \
+  --set data.batch_size=1 --steps 2 > "$work/half.log" 2>&1
+check "single process on half the batch" "[ $? -eq 0 ] || { cat '$work/half.log'; false; }"
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 for rank in 0 1; do
   RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
-    "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/ddp" "${tiny[@]}" --steps 2 \
-    > "$work/ddp$rank.log" 2>&1 &
+    "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/ddp" "${tiny[@]}" "${linear[@]}" \
+    --steps 2 > "$work/ddp$rank.log" 2>&1 &
   pids[$rank]=$!
 done
 wait ${pids[0]}; rc0=$?
 wait ${pids[1]}; rc1=$?
 check "two Gloo ranks train" "[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] || { cat '$work/ddp0.log' '$work/ddp1.log'; false; }"
-check "two ranks equal one process on the combined batch (1e-6)" "'$python' -c \"
+max_diff() {  # max |A - B| over all adapter tensors
+  "$python" -c "
 from safetensors.torch import load_file
-a, b = load_file('$work/run/adapter.safetensors'), load_file('$work/ddp/adapter.safetensors')
+a, b = load_file('$1/adapter.safetensors'), load_file('$2/adapter.safetensors')
 assert a.keys() == b.keys()
-d = max((a[k].double() - b[k].double()).abs().max().item() for k in a)
-print('max |single - two ranks| =', d)
-assert d <= 1e-6, d
-\""
+print(max((a[k].double() - b[k].double()).abs().max().item() for k in a))"
+}
+d_ddp=$(max_diff "$work/single" "$work/ddp")
+d_half=$(max_diff "$work/single" "$work/half")
+echo "max |single - two ranks| = $d_ddp; negative control max |single - half batch| = $d_half"
+check "two ranks equal one process on the combined batch (1e-6)" "'$python' -c 'assert $d_ddp <= 1e-6'"
+check "the check can fail: half the batch differs (> 1e-4)" "'$python' -c 'assert $d_half > 1e-4'"
 
 # SIGTERM while training: the step finishes, a checkpoint is written, exit 0 and a resume command.
 "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/stop" "${tiny[@]}" --steps 100000 \
