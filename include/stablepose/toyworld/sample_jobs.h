@@ -1,0 +1,31 @@
+// `stablepose toyworld jobs`: a `stablepose sample` job file (docs/sample.md) for the held-out poses of a toy
+// world split: one job per image, its pose file and caption, a per-image seed, and the view of its figures as
+// the job's `scenario`, so `stablepose eval report` gives AP per front / side / back view.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace stablepose::toyworld {
+
+struct SampleJobsOptions {
+    std::filesystem::path data_dir;     // a `toyworld generate` output folder
+    std::string split = "validation";   // reads toyworld_<split>.json
+    std::filesystem::path out_file;     // the job file; pose paths are written relative to its folder
+    int count = 0;                      // the first `count` images (after the people filter); 0: all
+    int people = 0;                     // only images with exactly this many figures; 0: any
+    std::uint64_t seed = 1000;          // image k of the split is sampled with seed + k
+    nlohmann::ordered_json defaults = nlohmann::ordered_json::object();  // the job file's "defaults"
+};
+
+// The view shared by all figures of a sample ("front", "side", "back"), or "mixed".
+std::string sample_scenario(const nlohmann::ordered_json& sample_metadata);
+
+// Builds the job file. Throws Error naming the file for a missing or malformed toyworld_<split>.json and when
+// no sample passes the filter.
+nlohmann::ordered_json make_sample_jobs(const SampleJobsOptions& options);
+
+}  // namespace stablepose::toyworld

@@ -1,0 +1,98 @@
+#include "stablepose/toyworld/sample_jobs.h"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "stablepose/error.h"
+#include "stablepose/io/atomic_file.h"
+#include "stablepose/sample/job_file.h"
+#include "stablepose/toyworld/generator.h"
+
+namespace stablepose::toyworld {
+namespace {
+
+namespace fs = std::filesystem;
+
+nlohmann::ordered_json sample_with_views(std::initializer_list<const char*> views) {
+    nlohmann::ordered_json people = nlohmann::ordered_json::array();
+    for (const char* v : views) people.push_back({{"view", v}});
+    return {{"people", people}};
+}
+
+TEST(ToyworldSampleJobs, ScenarioIsTheSharedViewOrMixed) {
+    EXPECT_EQ(sample_scenario(sample_with_views({"front"})), "front");
+    EXPECT_EQ(sample_scenario(sample_with_views({"back", "back"})), "back");
+    EXPECT_EQ(sample_scenario(sample_with_views({"side", "front", "side"})), "mixed");
+}
+
+class ToyworldSampleJobsFile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        root_ = fs::temp_directory_path() /
+                ("stablepose_toyjobs_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()));
+        remove_tree(root_);
+        GenerateOptions gen;
+        gen.out_dir = root_ / "data";
+        gen.count = 12;
+        gen.size = 64;
+        gen.seed = 3;
+        gen.split = "validation";
+        gen.threads = 1;
+        generate_dataset(gen);
+    }
+    void TearDown() override { remove_tree(root_); }
+    fs::path root_;
+};
+
+TEST_F(ToyworldSampleJobsFile, OneJobPerImageThatTheSampleJobParserAccepts) {
+    SampleJobsOptions options;
+    options.data_dir = root_ / "data";
+    options.out_file = root_ / "jobs" / "jobs.json";
+    options.seed = 500;
+    options.defaults = {{"steps", 7}};
+    const auto file = make_sample_jobs(options);
+    write_file_atomic(options.out_file, file.dump());
+    ASSERT_EQ(file["jobs"].size(), 12u);
+    EXPECT_EQ(file["defaults"]["width"], 64);
+    EXPECT_EQ(file["defaults"]["steps"], 7);
+    EXPECT_EQ(file["defaults"]["negative_prompt"], "");
+    const auto& job = file["jobs"][4];
+    EXPECT_EQ(job["name"], "validation_000004");
+    EXPECT_EQ(job["seeds"][0], 504);
+    EXPECT_EQ(job["pose"]["npz"], "../data/pose/validation_000004.npz");
+
+    const auto parsed = read_job_file(options.out_file);  // resolves the pose paths against the file's folder
+    EXPECT_TRUE(parsed.errors.empty()) << parsed.errors.front().message;
+    ASSERT_EQ(parsed.jobs.size(), 12u);
+    EXPECT_TRUE(fs::exists(parsed.jobs[4].pose.path)) << parsed.jobs[4].pose.path;
+    EXPECT_EQ(parsed.jobs[4].scenario, file["jobs"][4]["scenario"].get<std::string>());
+    EXPECT_EQ(parsed.jobs[4].negative_prompt, "");
+}
+
+TEST_F(ToyworldSampleJobsFile, FiltersByPeopleAndCount) {
+    SampleJobsOptions options;
+    options.data_dir = root_ / "data";
+    options.out_file = root_ / "jobs.json";
+    options.people = 1;
+    options.count = 2;
+    const auto file = make_sample_jobs(options);
+    ASSERT_EQ(file["jobs"].size(), 2u);
+    for (const auto& job : file["jobs"]) EXPECT_NE(job["scenario"], "mixed");
+}
+
+TEST_F(ToyworldSampleJobsFile, MissingSplitNamesTheFile) {
+    SampleJobsOptions options;
+    options.data_dir = root_ / "data";
+    options.split = "training";
+    options.out_file = root_ / "jobs.json";
+    try {
+        make_sample_jobs(options);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("toyworld_training.json"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
+}  // namespace stablepose::toyworld
