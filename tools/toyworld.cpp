@@ -49,6 +49,9 @@ void add_toyworld_command(CLI::App& app) {
         ->check(CLI::IsMember({"training", "validation"}))
         ->capture_default_str();
     job_cmd->add_option("-o,--out", jobs->out_file, "The job file to write")->required();
+    auto real_manifest = std::make_shared<std::filesystem::path>();
+    job_cmd->add_option("--real-manifest", *real_manifest,
+                        "Also write the real images of these poses as a manifest for `eval report`");
     job_cmd->add_option("--count", jobs->count, "The first N images (0: all)")->capture_default_str();
     job_cmd->add_option("--people", jobs->people, "Only images with exactly N figures (0: any)")->capture_default_str();
     job_cmd->add_option("--seed", jobs->seed, "Image k is sampled with seed + k")->capture_default_str();
@@ -56,7 +59,7 @@ void add_toyworld_command(CLI::App& app) {
     job_cmd->add_option("--steps", defaults->steps, "Default steps of the jobs");
     job_cmd->add_option("--guidance", defaults->guidance_scale, "Default guidance scale of the jobs");
     job_cmd->add_option("--control-scale", defaults->control_scale, "Default control scale of the jobs");
-    job_cmd->callback([jobs, defaults] {
+    job_cmd->callback([jobs, defaults, real_manifest] {
         if (defaults->sampler) jobs->defaults["sampler"] = *defaults->sampler;
         if (defaults->steps) jobs->defaults["steps"] = *defaults->steps;
         if (defaults->guidance_scale) jobs->defaults["guidance_scale"] = *defaults->guidance_scale;
@@ -67,6 +70,10 @@ void add_toyworld_command(CLI::App& app) {
         for (const auto& job : file["jobs"]) ++scenarios[job["scenario"].get<std::string>()];
         spdlog::info("wrote {}: {} jobs, scenarios {}", jobs->out_file.string(), file["jobs"].size(),
                      nlohmann::json(scenarios).dump());
+        if (!real_manifest->empty()) {
+            write_file_atomic(*real_manifest, toyworld::make_real_image_manifest(*jobs, *real_manifest));
+            spdlog::info("wrote {}: the real images of the same poses", real_manifest->string());
+        }
     });
 }
 

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "stablepose/data/humansd_npz.h"
 #include "stablepose/error.h"
+#include "stablepose/eval/manifest_poses.h"
 #include "stablepose/io/atomic_file.h"
 #include "stablepose/sample/job_file.h"
 #include "stablepose/toyworld/generator.h"
@@ -68,6 +70,23 @@ TEST_F(ToyworldSampleJobsFile, OneJobPerImageThatTheSampleJobParserAccepts) {
     EXPECT_TRUE(fs::exists(parsed.jobs[4].pose.path)) << parsed.jobs[4].pose.path;
     EXPECT_EQ(parsed.jobs[4].scenario, file["jobs"][4]["scenario"].get<std::string>());
     EXPECT_EQ(parsed.jobs[4].negative_prompt, "");
+}
+
+TEST_F(ToyworldSampleJobsFile, RealImageManifestGivesTheStoredPosesAsGroundTruth) {
+    SampleJobsOptions options;
+    options.data_dir = root_ / "data";
+    options.out_file = root_ / "jobs.json";
+    const auto manifest = root_ / "real" / "manifest.jsonl";
+    write_file_atomic(manifest, make_real_image_manifest(options, manifest));
+    const auto poses = read_manifest_poses(manifest);
+    ASSERT_EQ(poses.images.files.size(), 12u);
+    EXPECT_TRUE(fs::exists(poses.images.files[3])) << poses.images.files[3];
+    const auto people = read_humansd_people(root_ / "data" / "pose" / "validation_000003.npz");
+    int64_t labelled = 0;
+    for (const auto& a : poses.gt.annotations)
+        if (a.image_id == 3) ++labelled;
+    EXPECT_EQ(labelled, static_cast<int64_t>(people.size()));
+    EXPECT_EQ(poses.groups[3], make_sample_jobs(options)["jobs"][3]["scenario"].get<std::string>());
 }
 
 TEST_F(ToyworldSampleJobsFile, FiltersByPeopleAndCount) {

@@ -1,6 +1,7 @@
 // `stablepose toyworld jobs`: a `stablepose sample` job file (docs/sample.md) for the held-out poses of a toy
 // world split: one job per image, its pose file and caption, a per-image seed, and the view of its figures as
-// the job's `scenario`, so `stablepose eval report` gives AP per front / side / back view.
+// the job's `scenario`, so `stablepose eval report` gives AP per front / side / back view. Also the manifest
+// of the real images of those poses, the detector's ceiling.
 #pragma once
 
 #include <cstdint>
@@ -27,5 +28,10 @@ std::string sample_scenario(const nlohmann::ordered_json& sample_metadata);
 // Builds the job file. Throws Error naming the file for a missing or malformed toyworld_<split>.json and when
 // no sample passes the filter.
 nlohmann::ordered_json make_sample_jobs(const SampleJobsOptions& options);
+
+// The real images of the same selection as a sample manifest (JSONL: image relative to `manifest_file`'s
+// folder, job, job_index, prompt, scenario, pose with the stored keypoints), so `stablepose eval report` can
+// score the detector on real images: the ceiling of the generated rows' AP.
+std::string make_real_image_manifest(const SampleJobsOptions& options, const std::filesystem::path& manifest_file);
 
 }  // namespace stablepose::toyworld
