@@ -42,6 +42,8 @@ void add_sample_command(CLI::App& app) {
     cmd->add_flag("--panels", options->panels, "Also write panels/: image | skeleton | keypoints on the image");
     cmd->add_flag("--dump-condition", options->dump_condition,
                   "Write conditions/<job>/: the exact skeleton and masks the model saw");
+    cmd->add_flag("--ablate-pose-features", options->zero_condition_features,
+                  "Diagnostic: give the adapter all-zero pose features (stable_pose masks still follow the pose)");
     cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_option("--config", *preset, "Preset whose \"pose_condition\" section sets style and masks")
         ->check(CLI::ExistingFile);

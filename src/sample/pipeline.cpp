@@ -155,6 +155,7 @@ torch::Tensor SamplingPipeline::generate(const std::vector<ImageRequest>& batch,
         auto image = adapter_->condition_range == ConditionRange::kZeroOne ? (unique + 1) / 2 : unique;
         const auto idx = torch::tensor(index, torch::kInt64).to(device);
         features = adapter->encode_condition(image.to(device, adapter_dtype_)).index_select(0, idx);
+        if (options_.zero_condition_features) features = torch::zeros_like(features);
         if (cfg) features = torch::cat({features, features});
         if (adapter->config().mode == AdapterMode::kStablePose) {
             const auto per_image = unique.index_select(0, idx.cpu());

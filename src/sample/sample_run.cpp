@@ -158,8 +158,10 @@ SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& option
                                            {"sha256", adapter->sha256},
                                            {"mode", to_string(adapter->adapter->config().mode)}}
                                     : json(nullptr)}};
+    if (options.zero_condition_features) models["ablation"] = "zero_condition_features";
     SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer),
-                              {options.pose_condition.inference_masks, options.pose_condition.training_masks});
+                              {options.pose_condition.inference_masks, options.pose_condition.training_masks,
+                               options.zero_condition_features});
     const auto schema = load_schema(options.schema);
     const auto& style = options.pose_condition.style;
     const auto drawing = options.skeleton_drawing != "auto" ? parse_skeleton_drawing(options.skeleton_drawing)

@@ -181,3 +181,43 @@ TEST(SamplingPipeline, NoAdapterIsThePlainSdBaseline) {
 
 }  // namespace
 }  // namespace stablepose
+
+namespace stablepose {
+namespace {
+
+// The diagnostic ablation equals an adapter whose pose encoder outputs zeros, and differs from the trained one.
+TEST(SamplingPipeline, AblatedPoseFeaturesAreZeroFeatures) {
+    const auto with_pose_features = [] {
+        torch::manual_seed(0);  // the adapter's freshly initialised tensors (ViT, pose encoder) alike in all three
+        auto adapter = tiny_stable_pose_adapter();
+        torch::NoGradGuard no_grad;
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(4);
+        for (auto& item : adapter.adapter->named_parameters())
+            if (item.key().rfind("feature_extractor.zero_convs.", 0) == 0)
+                item.value().copy_(0.05 * torch::randn(item.value().sizes(), generator));
+        return adapter;
+    };
+    auto silenced = with_pose_features();
+    {
+        torch::NoGradGuard no_grad;
+        for (auto& item : silenced.adapter->named_parameters())
+            if (item.key().rfind("feature_extractor.zero_convs.", 0) == 0) item.value().zero_();
+    }
+    GenerationSettings s;
+    s.width = s.height = 64;
+    s.steps = 3;
+    const auto skeleton = rgb_to_tensor(read_image_rgb(kGolden / "sample" / "skeleton_ddim.png"));
+    const std::vector<ImageRequest> request{{s, "a red figure", "", 1, skeleton, 0}};
+    auto sd = [] { return FrozenStableDiffusion::load(kGolden / "tiny_sd"); };
+    auto tokenizer = [&] { return ClipTokenizer::from_file(FrozenModelSpec::load(kGolden / "tiny_sd").tokenizer_path()); };
+    PipelineOptions ablate;
+    ablate.zero_condition_features = true;
+    const auto normal = SamplingPipeline(sd(), with_pose_features(), tokenizer()).generate(request);
+    const auto ablated = SamplingPipeline(sd(), with_pose_features(), tokenizer(), ablate).generate(request);
+    const auto zero_encoder = SamplingPipeline(sd(), std::move(silenced), tokenizer()).generate(request);
+    EXPECT_GT(testing::max_abs_diff(normal, ablated), 1e-3);
+    EXPECT_LT(testing::max_abs_diff(ablated, zero_encoder), 1e-6);
+}
+
+}  // namespace
+}  // namespace stablepose

@@ -27,6 +27,10 @@ namespace stablepose {
 struct PipelineOptions {
     PoseMaskConfig inference_masks = PoseMaskConfig::inference();  // CFG (guidance > 1)
     PoseMaskConfig training_masks = PoseMaskConfig::training();    // guidance exactly 1 (official)
+    // Diagnostic ablation: the adapter gets all-zero condition features (the pose encoder's output, or the
+    // ControlNet hint embedding); stable_pose masks still come from the pose. A run that keeps its pose accuracy
+    // with this set is not using the pose features.
+    bool zero_condition_features = false;
 };
 
 struct ImageRequest {

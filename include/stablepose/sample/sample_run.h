@@ -27,6 +27,7 @@ struct SampleRunOptions {
     std::string skeleton_drawing = "auto";
     PoseConditionConfig pose_condition;
     ClipTokenizerOptions tokenizer;
+    bool zero_condition_features = false;  // diagnostic ablation (PipelineOptions), recorded in the manifest
 };
 
 struct SampleRunReport {
