@@ -6,15 +6,17 @@
 # the real held-out images as the ceiling.
 #
 #   scripts/demo.sh [--out DIR] [--steps N] [--train-count N] [--eval-count N] [--sample-steps N]
-#                   [--device auto|cpu|cuda] [--no-setup]
+#                   [--device auto|cpu|cuda] [--model DIR] [--detector DIR] [--no-setup]
 #
-# Defaults fit 2 CPU cores in under 15 minutes after set-up; on a GPU (picked by --device auto) give more
-# --steps. Every stage is resumable: a rerun with the same --out skips what is finished.
+# --model and --detector replace the shipped toy base model and detector. On a GPU (picked by --device auto)
+# give more --steps. Every stage is resumable: a rerun with the same --out skips what is finished.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${STABLEPOSE_BUILD_DIR:-$root/build}
 out=$root/out/demo
 steps=300 train_count=2000 eval_count=120 sample_steps=20 device=auto setup=1
+model=$root/assets/toyworld/base_model
+detector=$root/assets/toyworld/detector
 while [ $# -gt 0 ]; do
   case $1 in
     --out) out=$2; shift 2 ;;
@@ -23,15 +25,15 @@ while [ $# -gt 0 ]; do
     --eval-count) eval_count=$2; shift 2 ;;
     --sample-steps) sample_steps=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
+    --model) model=$2; shift 2 ;;
+    --detector) detector=$2; shift 2 ;;
     --no-setup) setup=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [ "$setup" = 1 ] && "$root/scripts/setup.sh"
 tool=$build/stablepose
-model=$root/assets/toyworld/base_model
-detector=$root/assets/toyworld/detector
 for need in "$tool" "$model/model.json" "$detector/detector.pt"; do
   [ -e "$need" ] || { echo "demo.sh: $need is missing (run scripts/setup.sh; the toy models ship in assets/toyworld)" >&2; exit 1; }
 done

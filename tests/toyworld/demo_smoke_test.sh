@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# scripts/demo.sh end to end at a tiny budget on the shipped toy base model and toy detector: every stage runs
+# and leaves what the README promises (run folders with config, checkpoints, metrics, adapter; samples with
+# panels and manifests; the report with one row per run and the per-view rows), and a rerun resumes instead of
+# redoing finished stages. It checks the plumbing, not pose accuracy (tests/toyworld/demo_proof_test.sh does).
+#   usage: demo_smoke_test.sh ROOT BUILD_DIR WORK_DIR PYTHON
+set -u
+root=$1 build=$2 work=$3 python=$4
+rm -rf "$work" && mkdir -p "$work"
+failures=0
+check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); else echo "ok: $1"; fi; }
+demo() {
+  STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/demo" --steps 4 --train-count 24 \
+    --eval-count 8 --sample-steps 3 --device cpu
+}
+demo > "$work/demo.log" 2>&1
+check "the demo runs end to end" "[ $? -eq 0 ] || { tail -40 '$work/demo.log'; false; }"
+for mode in stable_pose controlnet; do
+  run=$work/demo/train_$mode
+  check "$mode: config, checkpoint, metrics, adapter" \
+    "[ -s '$run/config.json' ] && ls '$run/checkpoints' | grep -q '^step-' && [ \$(wc -l < '$run/metrics.jsonl') -eq 4 ] && [ -s '$run/adapter.safetensors' ]"
+done
+for run in base controlnet stable_pose; do
+  check "samples/$run: 8 images, 8 panels, manifest" \
+    "[ \$(ls '$work/demo/samples/$run/images' | wc -l) -eq 8 ] && [ \$(ls '$work/demo/samples/$run/panels' | wc -l) -eq 8 ] && [ \$(wc -l < '$work/demo/samples/$run/manifest.jsonl') -eq 8 ]"
+done
+check "report: Markdown, CSV, JSON" "[ -s '$work/demo/report/report.md' ] && [ -s '$work/demo/report/report.csv' ] && [ -s '$work/demo/report/report.json' ]"
+check "report: four runs with AP and PCE, per-view rows" "'$python' -c \"
+import json
+r = json.load(open('$work/demo/report/report.json'))
+names = [x['name'] for x in r['runs']]
+assert names == ['real', 'base', 'controlnet', 'stable_pose'], names
+for x in r['runs']:
+    assert 0 <= x['pose']['AP'] <= 1 and x['pose']['PCE'] >= 0, x['pose']
+    assert set(x['pose_by_group']) <= {'front', 'side', 'back', 'mixed'} and x['pose_by_group'], x['pose_by_group'].keys()
+\""
+check "the table is printed" "grep -q '| stable_pose |' '$work/demo.log'"
+demo > "$work/rerun.log" 2>&1
+check "a rerun resumes: nothing trained or sampled again" \
+  "[ $? -eq 0 ] && [ \$(grep -c 'already trained' '$work/rerun.log') -eq 2 ] && grep -q '0 images written, 8 already there' '$work/rerun.log' || { tail -30 '$work/rerun.log'; false; }"
+echo "$failures failure(s)"
+[ "$failures" -eq 0 ]
