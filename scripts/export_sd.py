@@ -169,7 +169,9 @@ def trace_and_save(module, inputs, path):
     return traced
 
 
-def export(args):
+def export(args, models=None, source=None):
+    """Trace and write the model folder. `models` = (unet, vae, text, scheduler config) exports in-memory models
+    (scripts/toyworld/train_base.py) instead of build_models(args); `source` then replaces model.json's source."""
     import diffusers
     import transformers
 
@@ -177,7 +179,7 @@ def export(args):
     out.mkdir(parents=True, exist_ok=True)
     dtype, device = DTYPES[args.dtype], torch.device(args.device)
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-    unet, vae, text, scheduler = build_models(args)
+    unet, vae, text, scheduler = models if models is not None else build_models(args)
     scaling = float(getattr(vae.config, "scaling_factor", 0.18215))
     for m in (unet, vae, text):
         m.to(device=device, dtype=dtype).eval()
@@ -261,14 +263,15 @@ def export(args):
         diffusers_version=diffusers.__version__, transformers_version=transformers.__version__,
         device=args.device, dtype=args.dtype,
         memory_format="channels_last" if args.channels_last else "contiguous",
-        source=dict(kind="pretrained" if args.source else ("tiny" if args.tiny else "random-full"),
-                    path=str(args.source) if args.source else None, seed=None if args.source else args.seed),
+        source=source or dict(kind="pretrained" if args.source else ("tiny" if args.tiny else "random-full"),
+                              path=str(args.source) if args.source else None,
+                              seed=None if args.source else args.seed),
         unet=json.loads(json.dumps(unet_cfg, default=list)),
         vae=dict(scaling_factor=scaling, latent_channels=lat_ch, downsample_factor=8,
                  config=json.loads(json.dumps(dict(vae.config), default=list))),
         text_encoder=dict(hidden_size=hidden, max_length=77, vocab_size=text.config.vocab_size),
         scheduler=scheduler, tokenizer=tokenizer, components=components,
-        exporter=dict(script="scripts/export_sd.py", argv=sys.argv[1:]))
+        exporter=dict(script="scripts/export_sd.py", argv=sys.argv[1:] if models is None else None))
     (out / "model.json").write_text(json.dumps(model, indent=2) + "\n")
     print(f"exported {model['source']['kind']} SD to {out} ({args.dtype}, {args.device})")
 
