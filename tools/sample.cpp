@@ -103,7 +103,7 @@ void add_sample_command(CLI::App& app) {
             jobs = read_job_file(*jobs_file);
         }
         if (!adapter->empty()) options->adapter = *adapter;
-        if (!preset->empty()) options->pose_condition = load_pose_condition_config(*preset);
+        if (!preset->empty()) options->pose_condition = load_pose_condition_config(*preset);  // else the adapter's
         options->tokenizer.normalization = parse_text_normalization(*normalization);
         const auto report = run_sampling(jobs, *options);
         spdlog::info("sample: {} images written, {} already there, {} failed jobs, {:.1f} s; manifest {}",

@@ -86,7 +86,10 @@ void add_train_command(CLI::App& app) {
             };
             paths.model_dir = from(f->model, "model");
             paths.data = from(f->data, "data");
-            paths.out_dir = from(f->out, "out");
+            // The run folder the checkpoint sits in, not the path recorded when it was written: a copied or
+            // moved run continues where it now is and never writes into the original.
+            const auto here = run_folder_of(saved.dir);
+            paths.out_dir = !f->out.empty() ? std::filesystem::path(f->out) : !here.empty() ? here : from("", "out");
         } else {
             if (!config)
                 fail("train: no config", "--config PRESET (or --resume DIR)", "neither",

@@ -147,7 +147,13 @@ StablePoseAdapterImpl::StablePoseAdapterImpl(const AdapterConfig& config) : conf
 torch::Tensor StablePoseAdapterImpl::encode_condition(const torch::Tensor& image) {
     if (image.dim() != 4 || image.size(1) != (config_.mode == AdapterMode::kStablePose ? 3 : config_.conditioning_channels))
         fail("adapter: bad condition image", "[B, 3, H, W] in [-1, 1]", c10::str(image.sizes()));
-    return config_.mode == AdapterMode::kStablePose ? feature_extractor(image) : controlnet_cond_embedding(image);
+    const auto encode = [this](const std::vector<torch::Tensor>& in) -> std::vector<torch::Tensor> {
+        return {config_.mode == AdapterMode::kStablePose ? feature_extractor(in[0]) : controlnet_cond_embedding(in[0])};
+    };
+    if (!segment_runner_) return encode({image}).front();
+    const auto params = config_.mode == AdapterMode::kStablePose ? feature_extractor->parameters()
+                                                                 : controlnet_cond_embedding->parameters();
+    return segment_runner_(encode, {image}, params).front();
 }
 
 std::vector<torch::Tensor> StablePoseAdapterImpl::forward(const torch::Tensor& sample, const torch::Tensor& timesteps,
@@ -176,8 +182,29 @@ std::vector<torch::Tensor> StablePoseAdapterImpl::forward(const torch::Tensor& s
     auto x = conv_in(sample);
     if (config_.mode == AdapterMode::kControlNet) x = x + condition;
     std::vector<torch::Tensor> residuals{x};
-    for (auto& block : down_) x = block(x, temb, context, condition, masks, residuals);
-    x = mid_block(x, temb, context);
+    if (!segment_runner_) {
+        for (auto& block : down_) x = block(x, temb, context, condition, masks, residuals);
+        x = mid_block(x, temb, context);
+    } else {
+        // Each block a segment: inputs x, temb, context, condition (the masks carry no gradient, so they
+        // are captured); outputs the block's residuals, then its output.
+        for (auto block : down_) {
+            const AdapterSegment segment = [block, masks](const std::vector<torch::Tensor>& in) mutable {
+                std::vector<torch::Tensor> out;
+                auto y = block(in[0], in[1], in[2], in[3], masks, out);
+                out.push_back(y);
+                return out;
+            };
+            auto out = segment_runner_(segment, {x, temb, context, condition}, block->parameters());
+            x = out.back();
+            residuals.insert(residuals.end(), out.begin(), out.end() - 1);
+        }
+        auto mid = mid_block;
+        const AdapterSegment segment = [mid](const std::vector<torch::Tensor>& in) mutable {
+            return std::vector<torch::Tensor>{mid(in[0], in[1], in[2])};
+        };
+        x = segment_runner_(segment, {x, temb, context}, mid_block->parameters()).front();
+    }
     auto scaled = [scale](torch::Tensor t) { return scale == 1.0 ? t : t * scale; };
     std::vector<torch::Tensor> out;
     for (size_t k = 0; k < residuals.size(); ++k) out.push_back(scaled(zero_convs_[k](residuals[k])));

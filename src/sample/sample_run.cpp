@@ -137,6 +137,22 @@ torch::Device resolve_device(const std::string& name) {
     }
 }
 
+PoseConditionConfig resolve_pose_condition(const std::optional<PoseConditionConfig>& given,
+                                           const LoadedAdapter* adapter) {
+    if (given) return *given;
+    if (adapter == nullptr) return {};
+    const auto it = adapter->metadata.find("pose_condition");
+    if (it == adapter->metadata.end()) return {};
+    json j;
+    try {
+        j = json::parse(it->second);
+    } catch (const json::exception& e) {
+        fail(adapter->source + ": pose_condition metadata is not JSON", "a JSON object", e.what(),
+             "pass --config PRESET to set the pose conditioning explicitly");
+    }
+    return PoseConditionConfig::from_json(j, adapter->source + " (pose_condition metadata)");
+}
+
 SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     if (options.batch_size < 1) fail("--batch-size must be >= 1", ">= 1", std::to_string(options.batch_size));
@@ -159,11 +175,12 @@ SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& option
                                            {"mode", to_string(adapter->adapter->config().mode)}}
                                     : json(nullptr)}};
     if (options.zero_condition_features) models["ablation"] = "zero_condition_features";
+    const auto condition = resolve_pose_condition(options.pose_condition, adapter ? &*adapter : nullptr);
+    models["pose_condition"] = condition.to_json();
     SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer),
-                              {options.pose_condition.inference_masks, options.pose_condition.training_masks,
-                               options.zero_condition_features});
+                              {condition.inference_masks, condition.training_masks, options.zero_condition_features});
     const auto schema = load_schema(options.schema);
-    const auto& style = options.pose_condition.style;
+    const auto& style = condition.style;
     const auto drawing = options.skeleton_drawing != "auto" ? parse_skeleton_drawing(options.skeleton_drawing)
                          : options.adapter && fs::is_directory(*options.adapter) ? SkeletonDrawing::kOpenPose
                                                                                   : SkeletonDrawing::kSchema;

@@ -106,7 +106,9 @@ fs::path write_checkpoint(const fs::path& run_dir, const TrainerState& state, co
     const auto tmp = root / (".tmp-" + checkpoint_name(state.step) + "-" + std::to_string(::getpid()));
     remove_tree(tmp);
     fs::create_directories(tmp);
-    save_adapter(tmp / "adapter.safetensors", adapter, range, {{"step", std::to_string(state.step)}});
+    std::map<std::string, std::string> metadata{{"step", std::to_string(state.step)}};
+    if (config.contains("pose_condition")) metadata["pose_condition"] = config.at("pose_condition").dump();
+    save_adapter(tmp / "adapter.safetensors", adapter, range, metadata);
     write_safetensors(tmp / "optimizer.safetensors", optimizer_state_tensors(optimizer, *adapter),
                       {{"format", "stablepose.adamw-state"}, {"step", std::to_string(state.step)}});
     write_file_atomic(tmp / "config.json", config.dump(2) + "\n");
@@ -144,6 +146,12 @@ CheckpointContents read_checkpoint(const fs::path& path) {
         if (!fs::exists(dir / f))
             fail("checkpoint incomplete: " + (dir / f).string() + " is missing", "adapter and optimizer files", "missing");
     return c;
+}
+
+fs::path run_folder_of(const fs::path& checkpoint_dir) {
+    const auto parent = checkpoint_dir.lexically_normal().parent_path();
+    if (parent.filename() != "checkpoints") return {};
+    return parent.parent_path().empty() ? fs::path(".") : parent.parent_path();
 }
 
 std::map<std::string, torch::Tensor> optimizer_state_tensors(const torch::optim::AdamW& optimizer,

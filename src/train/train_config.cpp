@@ -131,6 +131,8 @@ void TrainConfig::validate() const {
     require(optim.schedule != "linear_warmup" || optim.warmup_steps >= 1, "optim.warmup_steps",
             ">= 1 with linear_warmup", std::to_string(optim.warmup_steps));
     require(loss.alpha > 0, "loss.alpha", "> 0", std::to_string(loss.alpha));
+    require(loss.timestep_sampling == "uniform" || loss.timestep_sampling == "cubic", "loss.timestep_sampling",
+            "uniform or cubic", loss.timestep_sampling);
     require(loss.schedule_arithmetic == "float64" || loss.schedule_arithmetic == "float32",
             "loss.schedule_arithmetic", "float64 or float32", loss.schedule_arithmetic);
     require(precision.mode == "auto" || precision.mode == "fp32" || precision.mode == "bf16" || precision.mode == "fp16",

@@ -9,6 +9,7 @@
 #include "stablepose/train/activation_checkpoint.h"
 #include "stablepose/train/pose_mask_loss.h"
 #include "stablepose/train/stop_signal.h"
+#include "stablepose/train/timestep_sampling.h"
 #include "trainer_impl.h"
 
 namespace stablepose {
@@ -26,7 +27,16 @@ std::vector<torch::Tensor> Trainer::adapter_residuals(const torch::Tensor& z_t, 
     AutocastGuard autocast(device_, dtype, precision_ != Precision::fp32);
     std::vector<torch::Tensor> inputs{z_t, t, context, hint};
     if (stable_pose) inputs.push_back(masks);
-    if (config_.train.activation_checkpointing) return checkpointed(run, inputs, params_);
+    if (!config_.train.activation_checkpointing) return run(inputs);
+    // Each piece of the adapter (condition encoder, every down block, the mid block) is recomputed in the
+    // backward pass on its own, so at most one piece's activations are alive at a time. Only for this
+    // forward: validation sampling runs the adapter plainly.
+    struct RunnerScope {
+        StablePoseAdapter& adapter;
+        ~RunnerScope() { adapter->set_segment_runner({}); }
+    } scope{adapter_};
+    adapter_->set_segment_runner([](const AdapterSegment& segment, const std::vector<torch::Tensor>& in,
+                                    const std::vector<torch::Tensor>& params) { return checkpointed(segment, in, params); });
     return run(inputs);
 }
 
@@ -38,7 +48,10 @@ torch::Tensor Trainer::micro_batch_loss(const TrainingBatch& batch) {
     const int64_t c = sd_.spec.latent_channels;
     const int64_t h = batch.images.size(2) / 8, w = batch.images.size(3) / 8;
     // Every rank draws for the global batch and takes its slice: the generators stay in step across ranks.
-    const auto t = torch::randint(0, schedule_->num_train_timesteps(), {global}, gen_timesteps_, torch::kInt64)
+    const int64_t steps = schedule_->num_train_timesteps();
+    const auto t = (config_.loss.timestep_sampling == "cubic"
+                        ? cubic_timesteps(torch::rand({global}, gen_timesteps_, torch::kFloat32), steps)
+                        : torch::randint(0, steps, {global}, gen_timesteps_, torch::kInt64))
                        .narrow(0, offset, b)
                        .to(device_);
     const auto noise = torch::randn({global, c, h, w}, gen_noise_, torch::kFloat32).narrow(0, offset, b).to(device_);

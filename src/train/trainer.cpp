@@ -261,7 +261,9 @@ TrainResult Trainer::run() {
     if (start_step_ >= total_steps_ && writer_) last_checkpoint = checkpoint();  // nothing left: still leave one
     if (writer_ && !result.interrupted)
         save_adapter(paths_.out_dir / "adapter.safetensors", adapter_, range_,
-                     {{"step", std::to_string(state_.step)}, {"config", config_.name}});
+                     {{"step", std::to_string(state_.step)},
+                      {"config", config_.name},
+                      {"pose_condition", config_.pose_condition.to_json().dump()}});
     result.steps = state_.step;
     result.last_checkpoint = last_checkpoint;
     result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

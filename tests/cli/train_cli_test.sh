@@ -25,13 +25,16 @@ check "prints progress with ETA" "grep -q 'step 2/2.*ETA' '$work/run.log'"
 check "writes the final adapter" "[ -s '$work/run/adapter.safetensors' ] && [ -s '$work/run/config.json' ]"
 check "metrics.jsonl has both steps" "[ \$(wc -l < '$work/run/metrics.jsonl') -eq 2 ] && grep -q samples_per_s '$work/run/metrics.jsonl'"
 
-# Two ranks on Gloo, each with half of every global batch of 2: the same weights as the single process.
+# Two ranks on Gloo, each with one sample of every global batch of 2, against one process with batch 2.
 # Adam with its default eps (1e-8) divides each gradient entry by its own magnitude, so a rounding-level
 # difference in a near-zero entry (the reduction order differs between one process and an all-reduce) becomes a
-# full lr-sized step: the first CI run saw 3.4e-5 = 3.4 lr after 2 steps on another CPU, for correct
-# gradients. With eps = 1 the update is linear in the gradient (about lr * g for |g| << 1), so rounding stays at
-# rounding level while a wrong gradient still moves weights by lr * |g|; lr 0.1 makes that visible.
-linear=(--set optim.eps=1 --set optim.lr=0.1)
+# full lr-sized step. With eps = 1 the update is linear in the gradient (about lr * g for |g| << 1), so rounding
+# stays at rounding level (1.7e-7 here at lr 0.01) while a wrong gradient still moves weights by lr * |g|
+# (a process on half the batch: 8.9e-4).
+# The official attention fill (adapter.vit.fill_scope "batch") takes the minimum logit over the whole batch a
+# process holds, so ranks with part of a batch differ from one process by design, as in the official
+# multi-GPU training; the per-image fill makes every sample independent of the others.
+linear=(--set optim.eps=1 --set optim.lr=0.01 --set adapter.vit.fill_scope=image)
 "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/single" "${tiny[@]}" "${linear[@]}" \
   --steps 2 > "$work/single.log" 2>&1
 check "single process, linear Adam" "[ $? -eq 0 ] || { cat '$work/single.log'; false; }"
@@ -42,12 +45,13 @@ port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)
 for rank in 0 1; do
   RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port \
     "$tool" train --config "$preset" --model "$model" --data "$data" --out "$work/ddp" "${tiny[@]}" "${linear[@]}" \
-    --steps 2 > "$work/ddp$rank.log" 2>&1 &
+    --set data.batch_size=1 --steps 2 > "$work/ddp$rank.log" 2>&1 &
   pids[$rank]=$!
 done
 wait ${pids[0]}; rc0=$?
 wait ${pids[1]}; rc1=$?
 check "two Gloo ranks train" "[ $rc0 -eq 0 ] && [ $rc1 -eq 0 ] || { cat '$work/ddp0.log' '$work/ddp1.log'; false; }"
+check "they form one process group" "grep -q 'rank 0 of 2' '$work/ddp0.log' && grep -q 'rank 1 of 2' '$work/ddp1.log' && grep -q 'of 1 x 2 process(es)' '$work/ddp0.log'"
 max_diff() {  # max |A - B| over all adapter tensors
   "$python" -c "
 from safetensors.torch import load_file
@@ -76,6 +80,14 @@ resume=${resume/#stablepose/$tool}
 last=$(ls "$work/stop/checkpoints" | sed 's/step-0*//' | sort -n | tail -1)
 $resume --set train.max_steps=$((last + 1)) > "$work/resume.log" 2>&1
 check "the printed resume command continues the run" "[ $? -eq 0 ] || { cat '$work/resume.log'; false; }"
+
+# A run folder copied elsewhere resumes in place: the copy advances, the original is left alone.
+cp -r "$work/stop" "$work/moved"
+before=$(ls "$work/stop/checkpoints" | tr '\n' ' ')
+"$tool" train --resume "$work/moved" --set train.max_steps=$((last + 2)) > "$work/moved.log" 2>&1
+check "a copied run resumes" "[ $? -eq 0 ] || { cat '$work/moved.log'; false; }"
+check "the copy gets the new checkpoint" "[ -d '$work/moved/checkpoints/step-$(printf %08d $((last + 2)))' ]"
+check "the original run is untouched" "[ \"\$(ls '$work/stop/checkpoints' | tr '\\n' ' ')\" = '$before' ]"
 
 printf '{"optim": {"lr": 1e-5,}' > "$work/broken.json"
 "$tool" train --config "$work/broken.json" --model "$model" --data "$data" --out "$work/x" > "$work/broken.log" 2>&1

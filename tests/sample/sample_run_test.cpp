@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "stablepose/error.h"
 #include "stablepose/io/atomic_file.h"
 #include "stablepose/data/humansd_npz.h"
 #include "stablepose/io/image_io.h"
@@ -169,6 +170,44 @@ TEST_F(SampleRun, RerunSkipsFinishedImagesAndOverwriteReproducesThem) {
     const auto rewritten = run_sampling(file, o);
     EXPECT_EQ(rewritten.images_written, 5);
     EXPECT_EQ(sha256_file(image), digest);  // same job, same seed, same device: the same bytes
+}
+
+// Without --config the run draws skeletons and builds masks the way the adapter was trained: stablepose train
+// records its pose_condition in the adapter file. An explicit preset wins; no record means the defaults.
+TEST_F(SampleRun, PoseConditionComesFromTheAdapterUnlessGiven) {
+    const auto sd = FrozenModelSpec::load(kGolden / "tiny_sd");
+    PoseConditionConfig trained;
+    trained.style.line_width = 3;
+    trained.inference_masks.threshold = -0.5;
+    const auto path = dir_ / "trained.safetensors";
+    save_adapter(path, StablePoseAdapter(testing::tiny_stable_pose_config(sd.unet)), ConditionRange::kMinusOneOne,
+                 {{"pose_condition", trained.to_json().dump()}});
+    const auto adapter = load_adapter(path, sd.unet);
+    EXPECT_EQ(resolve_pose_condition(std::nullopt, &adapter).to_json(), trained.to_json());
+    PoseConditionConfig given;
+    given.style.line_width = 7;
+    EXPECT_EQ(resolve_pose_condition(given, &adapter).to_json(), given.to_json());
+    const auto plain = load_adapter(dir_ / "adapter.safetensors", sd.unet);  // no record
+    EXPECT_EQ(resolve_pose_condition(std::nullopt, &plain).style.line_width, 10);
+    EXPECT_EQ(resolve_pose_condition(std::nullopt, nullptr).to_json(), PoseConditionConfig().to_json());
+
+    // The run uses it: the manifest says so.
+    auto o = options();
+    o.adapter = path;
+    run_sampling(jobs(), o);
+    const auto line = read_lines(o.output_dir / kManifestFile).front();
+    EXPECT_EQ(line.at("models").at("pose_condition").at("line_width"), 3);
+
+    save_adapter(path, StablePoseAdapter(testing::tiny_stable_pose_config(sd.unet)), ConditionRange::kMinusOneOne,
+                 {{"pose_condition", "{not json"}});
+    const auto broken = load_adapter(path, sd.unet);
+    try {
+        resolve_pose_condition(std::nullopt, &broken);
+        ADD_FAILURE() << "bad pose_condition metadata was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("pose_condition metadata is not JSON"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("--config"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 // Reference: diffusers/models/controlnets/controlnet.py, cldm/stable_pose_cldm.py::StablePoseAdapter.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -76,9 +77,19 @@ private:
 };
 TORCH_MODULE(AdapterMidBlock);
 
+// A piece of the adapter's forward pass (the condition encoder, one down block, the mid block) and the hook
+// that runs it: plain by default; training may wrap each piece in activation checkpointing
+// (train/activation_checkpoint.h), so only one piece's activations are alive at a time in the backward pass.
+using AdapterSegment = std::function<std::vector<torch::Tensor>(const std::vector<torch::Tensor>& inputs)>;
+using AdapterSegmentRunner = std::function<std::vector<torch::Tensor>(
+    const AdapterSegment& segment, const std::vector<torch::Tensor>& inputs, const std::vector<torch::Tensor>& params)>;
+
 class StablePoseAdapterImpl : public torch::nn::Module {
 public:
     explicit StablePoseAdapterImpl(const AdapterConfig& config);
+
+    // Every encode_condition and forward then runs its pieces through `runner` (empty: run them directly).
+    void set_segment_runner(AdapterSegmentRunner runner) { segment_runner_ = std::move(runner); }
 
     // The per-image condition features; constant over the denoising steps, so samplers compute them once.
     // image: [B, 3, 8h, 8w] in [-1, 1] (stable_pose: the skeleton; controlnet: the control image in the
@@ -105,6 +116,7 @@ public:
 
 private:
     AdapterConfig config_;
+    AdapterSegmentRunner segment_runner_;
     std::vector<AdapterDownBlock> down_;
     std::vector<torch::nn::Conv2d> zero_convs_;
 };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "stablepose/nn/adapter_file.h"
 #include "stablepose/pose/pose_condition_config.h"
 #include "stablepose/sample/job_file.h"
 #include "stablepose/sd/clip_tokenizer.h"
@@ -25,7 +26,9 @@ struct SampleRunOptions {
     std::string schema = "coco17";
     // "auto": OpenPose-18 for a diffusers ControlNet folder, the schema's Stable-Pose drawing otherwise.
     std::string skeleton_drawing = "auto";
-    PoseConditionConfig pose_condition;
+    // Unset: the pose_condition the adapter was trained with (stablepose train records it in the adapter
+    // file), else the official defaults. Set (--config PRESET): that, whatever the adapter says.
+    std::optional<PoseConditionConfig> pose_condition;
     ClipTokenizerOptions tokenizer;
     bool zero_condition_features = false;  // diagnostic ablation (PipelineOptions), recorded in the manifest
 };
@@ -42,6 +45,11 @@ inline constexpr const char* kManifestFile = "manifest.jsonl";
 inline constexpr const char* kPngMetadataKey = "stablepose.generation";
 
 SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& options);
+
+// The pose conditioning a run uses: `given` when set, else the adapter file's "pose_condition" metadata
+// (written by stablepose train), else the official defaults. Bad metadata is an error naming the file.
+PoseConditionConfig resolve_pose_condition(const std::optional<PoseConditionConfig>& given,
+                                           const LoadedAdapter* adapter);
 
 // "auto": CUDA when available, else CPU.
 torch::Device resolve_device(const std::string& name);

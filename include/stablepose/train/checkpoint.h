@@ -57,6 +57,10 @@ std::filesystem::path write_checkpoint(const std::filesystem::path& run_dir, con
 // tensors). Throws Error naming the folder when it is missing, incomplete or of another format/version.
 CheckpointContents read_checkpoint(const std::filesystem::path& path);
 
+// The run folder a checkpoint folder belongs to (RUN for RUN/checkpoints/step-N), wherever the run folder has
+// been moved or copied since; empty when the folder is not laid out that way.
+std::filesystem::path run_folder_of(const std::filesystem::path& checkpoint_dir);
+
 // AdamW state by parameter name. Saving skips parameters without state (never stepped). Loading is strict:
 // every saved name must be a parameter of the same shape.
 std::map<std::string, torch::Tensor> optimizer_state_tensors(const torch::optim::AdamW& optimizer,

@@ -72,11 +72,16 @@ struct OptimConfig {
 struct LossConfig {
     double alpha = 5.0;  // pose-mask-guided loss weight inside the masks (stable_pose mode)
     std::string schedule_arithmetic = "float64";  // float64 (LDM, official) or float32 (diffusers)
+    // uniform (official) | cubic: T2I-Adapter's t = (1 - (s/T)^3) T for uniform s, which favours the noisy
+    // timesteps where the layout, and so the pose, is decided.
+    std::string timestep_sampling = "uniform";
 
     template <class F>
     void fields(F&& f) {
         f("alpha", alpha, "weight of the squared error inside the fine pose mask (stable_pose; official 5)");
         f("schedule_arithmetic", schedule_arithmetic, "alphas_cumprod as LDM (float64) or diffusers (float32)");
+        f("timestep_sampling", timestep_sampling,
+          "uniform (official) or cubic (T2I-Adapter: t = (1 - (s/T)^3) T, more weight on noisy timesteps)");
     }
 };
 
