@@ -20,14 +20,12 @@ right comes from the shoulder or hip it hangs from rather than from the heatmap'
 detector_net.py.
 """
 import argparse
-import copy
 import hashlib
 import json
 import math
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,6 +34,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from xtcocotools_compat import keypoint_stats  # noqa: E402  (xtcocotools under numpy 2)
 from detector_net import (  # noqa: E402  (the network and the exported decoder)
     BACK, CHANNELS, DECODE_DEFAULTS, FLIP, INPUT_HEIGHT, LINK, OFFSET, PARENT, REG, STRIDE, TYPE, TYPES, YAW, PoseNet,
     export, normalise)
@@ -126,46 +126,9 @@ def run_detector(module, samples, kind="clean"):
     return dts
 
 
-def import_xtcocotools():
-    """xtcocotools' mask extension may not import under numpy 2; keypoint evaluation never calls it
-    (the same stub as tests/reference/make_coco_golden.py)."""
-    try:
-        from xtcocotools.coco import COCO
-        from xtcocotools.cocoeval import COCOeval
-        return COCO, COCOeval
-    except ValueError:
-        for name in [m for m in sys.modules if m.startswith("xtcocotools")]:
-            del sys.modules[name]
-        stub = types.ModuleType("xtcocotools._mask")
-
-        def unavailable(name):
-            def call(*args, **kwargs):
-                raise RuntimeError(f"xtcocotools._mask.{name} is stubbed (numpy ABI)")
-            return call
-
-        stub.__getattr__ = unavailable
-        sys.modules["xtcocotools._mask"] = stub
-        from xtcocotools.coco import COCO
-        from xtcocotools.cocoeval import COCOeval
-        return COCO, COCOeval
-
-
 def xtcocotools_stats(gt, dts):
     """The ten COCO keypoint stats of xtcocotools' COCOeval (iouType 'keypoints', standard sigmas)."""
-    import contextlib
-    import io
-    if not dts:
-        return [0.0] * 10
-    COCO, COCOeval = import_xtcocotools()
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        ev = COCOeval(coco, coco.loadRes(copy.deepcopy(dts)), "keypoints", use_area=True)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return [float(s) for s in ev.stats]
+    return keypoint_stats(gt, dts)
 
 
 def stablepose_stats(binary, gt_path, dt_path):

@@ -7,7 +7,6 @@ joint dots drawn in the images, per-group (scenario) rows, and clear failures.
 
 Usage: eval_report_cli_check.py STABLEPOSE_BINARY WORK_DIR
 """
-import copy
 import json
 import subprocess
 import sys
@@ -85,17 +84,9 @@ def detections(gt, rng):
 
 
 def coco_ap(gt, dts):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-    from make_coco_golden import import_xtcocotools  # the numpy-2 workaround for xtcocotools' mask extension
-    COCO, COCOeval, _ = import_xtcocotools()
-    coco = COCO()
-    coco.dataset = copy.deepcopy(gt)
-    coco.createIndex()
-    ev = COCOeval(coco, coco.loadRes(copy.deepcopy(dts)), "keypoints", use_area=True)
-    ev.evaluate()
-    ev.accumulate()
-    ev.summarize()
-    return ev.stats[0]
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+    from xtcocotools_compat import keypoint_stats  # xtcocotools under numpy 2
+    return keypoint_stats(gt, dts)[0]
 
 
 def pce(gt, dts):

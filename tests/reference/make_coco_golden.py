@@ -18,7 +18,6 @@ import io
 import json
 import math
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -27,30 +26,8 @@ SIGMAS = np.array([.26, .25, .25, .35, .35, .79, .79, .72, .72, .62, .62, 1.07, 
 BATCH = 4  # Stable-Pose's eval_pose.py batch size (drop_last=True)
 
 
-def import_xtcocotools():
-    """xtcocotools 1.14.3's only cp311 wheel is compiled against numpy 1.x, so its mask extension fails to import
-    under numpy 2 ("numpy.dtype size changed"). Keypoint evaluation never calls the mask functions (they serve
-    segmentation), so the extension is replaced by a stub that raises if anything does call it."""
-    try:
-        from xtcocotools.coco import COCO
-        from xtcocotools.cocoeval import COCOeval
-        return COCO, COCOeval, False
-    except ValueError:
-        for name in [m for m in sys.modules if m.startswith("xtcocotools")]:
-            del sys.modules[name]
-        stub = types.ModuleType("xtcocotools._mask")
-
-        def unavailable(name):
-            def call(*args, **kwargs):
-                raise RuntimeError(f"xtcocotools._mask.{name} is stubbed (numpy ABI); keypoint eval never calls it")
-            return call
-
-        stub.__getattr__ = unavailable
-        sys.modules["xtcocotools._mask"] = stub
-        from xtcocotools.coco import COCO
-        from xtcocotools.cocoeval import COCOeval
-        return COCO, COCOeval, True
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from xtcocotools_compat import import_xtcocotools  # noqa: E402  (xtcocotools under numpy 2)
 
 XtCOCO, XtCOCOeval, XT_MASK_STUBBED = import_xtcocotools()
 from pycocotools.coco import COCO as PyCOCO  # noqa: E402

@@ -42,6 +42,17 @@ std::vector<torch::Tensor> run_adapter(TinySetup& s, const std::vector<torch::Te
     return s.adapter->forward(in[0], in[1], in[2], s.adapter->encode_condition(in[3]), in[4]);
 }
 
+// The adapter's parameter gradients of a plain forward and backward; the gradients are cleared after.
+std::vector<torch::Tensor> plain_gradients(TinySetup& s, const std::vector<torch::Tensor>& inputs) {
+    s.sd.unet(s.z, s.t, s.context, run_adapter(s, inputs)).square().mean().backward();
+    std::vector<torch::Tensor> grads;
+    for (auto& p : s.adapter->parameters()) {
+        grads.push_back(p.grad().clone());
+        p.mutable_grad() = torch::Tensor();
+    }
+    return grads;
+}
+
 TEST(TrainGradients, FrozenUNetGetsNoGradientTheAdapterGetsAll) {
     auto s = tiny_setup();
     const auto residuals = run_adapter(s, {s.z, s.t, s.context, s.hint, s.masks});
@@ -61,12 +72,7 @@ TEST(TrainGradients, FrozenUNetGetsNoGradientTheAdapterGetsAll) {
 TEST(TrainGradients, ActivationCheckpointingGivesThePlainGradients) {
     auto s = tiny_setup();
     const std::vector<torch::Tensor> inputs{s.z, s.t, s.context, s.hint, s.masks};
-    s.sd.unet(s.z, s.t, s.context, run_adapter(s, inputs)).square().mean().backward();
-    std::vector<torch::Tensor> plain;
-    for (auto& p : s.adapter->parameters()) {
-        plain.push_back(p.grad().clone());
-        p.mutable_grad() = torch::Tensor();
-    }
+    const auto plain = plain_gradients(s, inputs);
     const auto params = s.adapter->parameters();
     const auto residuals = checkpointed([&](const std::vector<torch::Tensor>& in) { return run_adapter(s, in); },
                                         inputs, params);
@@ -82,12 +88,7 @@ TEST(TrainGradients, ActivationCheckpointingGivesThePlainGradients) {
 TEST(TrainGradients, PerBlockCheckpointingGivesThePlainGradients) {
     auto s = tiny_setup();
     const std::vector<torch::Tensor> inputs{s.z, s.t, s.context, s.hint, s.masks};
-    s.sd.unet(s.z, s.t, s.context, run_adapter(s, inputs)).square().mean().backward();
-    std::vector<torch::Tensor> plain;
-    for (auto& p : s.adapter->parameters()) {
-        plain.push_back(p.grad().clone());
-        p.mutable_grad() = torch::Tensor();
-    }
+    const auto plain = plain_gradients(s, inputs);
     int forward_calls = 0, segments = 0;
     s.adapter->set_segment_runner([&](const AdapterSegment& segment, const std::vector<torch::Tensor>& in,
                                       const std::vector<torch::Tensor>& params) {
