@@ -35,6 +35,17 @@ for x in r['runs']:
     assert set(x['pose_by_group']) <= {'front', 'side', 'back', 'mixed'} and x['pose_by_group'], x['pose_by_group'].keys()
 \""
 check "the table is printed" "grep -q '| stable_pose |' '$work/demo.log'"
+# The VAE ceiling diagnostic on the same run: the real images decoded through the toy VAE, scored beside them.
+"$python" "$root/scripts/toyworld/vae_roundtrip.py" --demo "$work/demo" --stablepose "$build/stablepose" > "$work/vae.log" 2>&1
+check "vae_roundtrip: 8 decoded images scored beside the real ones" "[ $? -eq 0 ] && '$python' -c \"
+import json
+r = json.load(open('$work/demo/vae_roundtrip/report/report.json'))
+assert [x['name'] for x in r['runs']] == ['real', 'vae_roundtrip'], r['runs']
+assert 0 <= r['runs'][1]['pose']['AP'] <= 1
+assert sum(1 for _ in open('$work/demo/vae_roundtrip/manifest.jsonl')) == 8
+\" || { tail -20 '$work/vae.log'; false; }"
+"$python" "$root/scripts/toyworld/vae_roundtrip.py" --demo "$work/nowhere" > "$work/vae_bad.log" 2>&1
+check "vae_roundtrip: a missing run folder is named" "[ $? -ne 0 ] && grep -q 'nowhere/real/manifest.jsonl is missing' '$work/vae_bad.log'"
 demo > "$work/rerun.log" 2>&1
 check "a rerun resumes: nothing trained or sampled again" \
   "[ $? -eq 0 ] && [ \$(grep -c 'already trained' '$work/rerun.log') -eq 2 ] && grep -q '0 images written, 8 already there' '$work/rerun.log' || { tail -30 '$work/rerun.log'; false; }"
