@@ -126,11 +126,6 @@ def run_detector(module, samples, kind="clean"):
     return dts
 
 
-def xtcocotools_stats(gt, dts):
-    """The ten COCO keypoint stats of xtcocotools' COCOeval (iouType 'keypoints', standard sigmas)."""
-    return keypoint_stats(gt, dts)
-
-
 def stablepose_stats(binary, gt_path, dt_path):
     """`stablepose eval coco` on the same files: its printed JSON."""
     proc = subprocess.run([str(binary), "eval", "coco", "--gt", str(gt_path), "--dt", str(dt_path)],
@@ -442,7 +437,7 @@ def main(argv=None):
         dts = run_detector(module, val, kind)
         dt_path = args.work / f"val_dt_{kind}.json"
         dt_path.write_text(json.dumps(dts))
-        xt = xtcocotools_stats(gt, dts)
+        xt = keypoint_stats(gt, dts)
         ours = stablepose_stats(args.stablepose, gt_path, dt_path)
         results[kind] = {"AP": round(xt[0], 4), "AP50": round(xt[1], 4), "AP75": round(xt[2], 4),
                          "AR": round(xt[5], 4), "stablepose_eval_coco_AP": round(ours["stats"][0], 4),

@@ -52,7 +52,7 @@ def main():
     failures = []
 
     stats = eval_coco(binary, work, "detector", gt, dts)
-    xt = td.xtcocotools_stats(gt, dts)
+    xt = td.keypoint_stats(gt, dts)
     ap = stats[0]
     print(f"AP {ap:.4f} (AP50 {stats[1]:.4f}, AP75 {stats[2]:.4f}) on {len(samples)} images, "
           f"{len(gt['annotations'])} people, {len(dts)} detections; xtcocotools {xt[0]:.4f}")
@@ -88,7 +88,7 @@ def main():
         failures.append(f"eval report --detector failed: {proc.stderr}")
     else:
         row = json.loads((work / "report" / "report.json").read_text())["runs"][0]["pose"]
-        want = td.xtcocotools_stats(manifest_ground_truth(lines), dts)[0]
+        want = td.keypoint_stats(manifest_ground_truth(lines), dts)[0]
         print(f"eval report --detector (C++ LibTorch): AP {row['AP']:.4f}, PCE {row['PCE']:.3f}; "
               f"Python TorchScript on the same GT: AP {want:.4f}")
         if abs(row["AP"] - want) > 1e-3:
