@@ -6,15 +6,17 @@
 # the real held-out images as the ceiling.
 #
 #   scripts/demo.sh [--out DIR] [--steps N] [--train-count N] [--eval-count N] [--sample-steps N]
-#                   [--device auto|cpu|cuda] [--model DIR] [--detector DIR] [--no-setup]
+#                   [--device auto|cpu|cuda] [--model DIR] [--detector DIR] [--modes "stable_pose controlnet"]
+#                   [--no-setup]
 #
-# --model and --detector replace the shipped toy base model and detector. On a GPU (picked by --device auto)
+# --model and --detector replace the shipped toy base model and detector. --modes picks the adapters to train,
+# sample and score (default both). On a GPU (picked by --device auto)
 # give more --steps. Every stage is resumable: a rerun with the same --out skips what is finished.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${STABLEPOSE_BUILD_DIR:-$root/build}
 out=$root/out/demo
-steps=300 train_count=2000 eval_count=120 sample_steps=20 device=auto setup=1
+steps=300 train_count=2000 eval_count=120 sample_steps=20 device=auto setup=1 modes="stable_pose controlnet"
 model=$root/assets/toyworld/base_model
 detector=$root/assets/toyworld/detector
 while [ $# -gt 0 ]; do
@@ -27,6 +29,7 @@ while [ $# -gt 0 ]; do
     --device) device=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
     --detector) detector=$2; shift 2 ;;
+    --modes) modes=$2; shift 2 ;;
     --no-setup) setup=0; shift ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -34,6 +37,11 @@ while [ $# -gt 0 ]; do
 done
 [ "$setup" = 1 ] && "$root/scripts/setup.sh"
 tool=$build/stablepose
+for mode in $modes; do
+  [ -f "$root/configs/toyworld_$mode.json" ] ||
+    { echo "demo.sh: --modes: unknown adapter mode '$mode' (expected stable_pose and/or controlnet)" >&2; exit 2; }
+done
+[ -n "${modes// /}" ] || { echo "demo.sh: --modes is empty (expected stable_pose and/or controlnet)" >&2; exit 2; }
 for need in "$tool" "$model/model.json" "$detector/detector.pt"; do
   [ -e "$need" ] || { echo "demo.sh: $need is missing (run scripts/setup.sh; the toy models ship in assets/toyworld)" >&2; exit 1; }
 done
@@ -47,7 +55,7 @@ stage "toy world: $train_count training images, $eval_count held-out poses (128x
 [ -f "$out/data/toyworld_validation.json" ] ||
   "$tool" toyworld generate --out "$out/data" --count "$eval_count" --seed 1 --split-name validation
 
-for mode in stable_pose controlnet; do
+for mode in $modes; do
   stage "train the $mode adapter: $steps steps (configs/toyworld_$mode.json)"
   run=$out/train_$mode
   if [ -f "$run/adapter.safetensors" ]; then
@@ -70,13 +78,15 @@ sample() {  # NAME [ADAPTER] [extra sample options]
     --device "$device" --config "$root/configs/toyworld_stable_pose.json" "$@"
 }
 sample base
-sample controlnet --adapter "$out/train_controlnet/adapter.safetensors"
-sample stable_pose --adapter "$out/train_stable_pose/adapter.safetensors"
+runs=(--run "real=$out/real" --run "base=$out/samples/base")
+for mode in controlnet stable_pose; do  # the table's row order
+  [[ " $modes " == *" $mode "* ]] || continue
+  sample $mode --adapter "$out/train_$mode/adapter.safetensors"
+  runs+=(--run "$mode=$out/samples/$mode")
+done
 
 stage "evaluate: the paper's table with the toy keypoint detector"
-"$tool" eval report --detector "$detector" --device "$device" -o "$out/report" \
-  --run "real=$out/real" --run "base=$out/samples/base" --run "controlnet=$out/samples/controlnet" \
-  --run "stable_pose=$out/samples/stable_pose"
+"$tool" eval report --detector "$detector" --device "$device" -o "$out/report" "${runs[@]}"
 echo
 echo "Rows: real = the held-out real images (the detector's ceiling); base = the toy base model, no pose control;"
 echo "controlnet = the adapter in ControlNet mode; stable_pose = the Stable-Pose adapter (same steps and data)."

@@ -13,6 +13,7 @@ images with their captions and no pose input:
   2. VAE: L1 + MSE + image-gradient L1 + small KL on random crops, random horizontal flips;
   3. latents of every image cached (posterior means), scaling_factor = 1 / their std
      (SD's 0.18215 was found the same way);
+  3b. the decoder alone, the encoder frozen (so the latents stay valid), on whole images from those latents;
   4. U-Net and text encoder jointly: min-SNR weighted epsilon objective on SD 1.5's schedule (1000 steps,
      scaled_linear), 10% empty captions for classifier-free guidance, AdamW, EMA weights exported;
   5. export with scripts/export_sd.py's export() (TorchScript folder, runtime.md §2-3), fp32 CPU; recipe.json,
@@ -170,6 +171,38 @@ def train_vae(args, vae, images, gen, log):
     return history
 
 
+def finetune_decoder(args, vae, latents, images, gen, log):
+    """Decoder only, the encoder frozen: the latent space, and so the U-Net's targets, stays as the VAE stage left it,
+    while the decoder keeps learning the details (limbs, faces, exact colours) that stage left blurry. Same loss as
+    the VAE stage, on whole images decoded from their cached posterior means (what the sampler's latents stand for)."""
+    params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
+    opt = torch.optim.AdamW(params, lr=args.decoder_lr, weight_decay=0.0)
+    n = images.shape[0]
+    running, history = [], []
+    vae.train()
+    for step in range(args.decoder_steps):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, args.decoder_steps, args.decoder_lr, 50)
+        idx = torch.randint(0, n, (args.decoder_batch,), generator=gen)
+        x = to_unit(images[idx])
+        y = vae.decode(latents[idx]).sample
+        l1, mse = (y - x).abs().mean(), F.mse_loss(y, x)
+        grad = ((y.diff(dim=-1) - x.diff(dim=-1)).abs().mean() + (y.diff(dim=-2) - x.diff(dim=-2)).abs().mean())
+        loss = l1 + mse + args.vae_grad_weight * grad
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        running.append((l1.item(), mse.item(), grad.item()))
+        if (step + 1) % args.log_every == 0 or step + 1 == args.decoder_steps:
+            m = np.mean(running, axis=0)
+            history.append(dict(step=step + 1, l1=float(m[0]), mse=float(m[1]), grad=float(m[2])))
+            log(f"decoder step {step + 1}/{args.decoder_steps}: l1 {m[0]:.4f} mse {m[1]:.4f} grad {m[2]:.4f}")
+            running = []
+    vae.eval()
+    return history
+
+
 @torch.inference_mode()
 def cache_latents(args, vae, images, log):
     """Posterior means of every image: [N, 4, S/8, S/8], unscaled."""
@@ -277,7 +310,10 @@ def main():
     p.add_argument("--vae-lr", type=float, default=2e-3)
     p.add_argument("--vae-kl-weight", type=float, default=1e-6)
     p.add_argument("--vae-grad-weight", type=float, default=0.5)
-    p.add_argument("--unet-steps", type=int, default=1400)
+    p.add_argument("--decoder-steps", type=int, default=1500, help="decoder-only fine-tuning after the VAE stage")
+    p.add_argument("--decoder-batch", type=int, default=8)
+    p.add_argument("--decoder-lr", type=float, default=1e-3)
+    p.add_argument("--unet-steps", type=int, default=3000)
     p.add_argument("--unet-batch", type=int, default=32)
     p.add_argument("--unet-lr", type=float, default=1e-3)
     p.add_argument("--min-snr-gamma", type=float, default=5.0, help="0: plain epsilon MSE")
@@ -349,6 +385,15 @@ def main():
     vae.register_to_config(scaling_factor=args.scaling_factor)
     log(f"scaling_factor {args.scaling_factor:.5f}")
     times["latents_s"] = time.time() - t0
+    decoder_history = []
+    if args.decoder_steps > 0:
+        t0 = time.time()
+        decoder_history = finetune_decoder(args, vae, latents.clone(), images, gen, log)  # not an inference tensor
+        with torch.no_grad():
+            rec = vae.decode(latents[:16]).sample
+        recon_l1 = (rec - to_unit(images[:16])).abs().mean().item()
+        log(f"decoder fine-tuned: recon L1 of 16 images {recon_l1:.4f}")
+        times["decoder_s"] = time.time() - t0
     t0 = time.time()
     unet_history = train_unet(args, unet, text, latents, prompt_index, prompt_ids, empty_ids, gen, log)
     times["unet_s"] = time.time() - t0
@@ -376,12 +421,14 @@ def main():
         architecture=dict(unet=unet_cfg, vae=vae_cfg, text_encoder=text_cfg, parameters=counts,
                           vocabulary_rows_used=int(used.sum())),
         objective=dict(vae="L1 + MSE + vae_grad_weight * L1(image gradients) + vae_kl_weight * KL, random crops",
+                       decoder="decoder only (encoder frozen, latents unchanged): L1 + MSE + vae_grad_weight * "
+                               "L1(image gradients) on whole images from their cached posterior means",
                        unet="epsilon MSE with min-SNR weighting (min_snr_gamma), SD 1.5 schedule, U-Net + text "
                             "encoder jointly, EMA weights exported",
                        scheduler=export_sd.SD15_SCHEDULER),
         scaling_factor=args.scaling_factor, vae_recon_l1_16_images=recon_l1,
         vae_from_cache=vae_cached,  # then times_s lacks the VAE stage (see the run that made the cache)
-        history=dict(vae=vae_history, unet=unet_history),
+        history=dict(vae=vae_history, decoder=decoder_history, unet=unet_history),
         times_s={k: round(v, 1) for k, v in times.items()},
         environment=dict(torch=torch.__version__, python=platform.python_version(), threads=args.threads))
     (out / "recipe.json").write_text(json.dumps(recipe, indent=1, default=list) + "\n")

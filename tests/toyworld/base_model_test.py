@@ -14,8 +14,9 @@ seeds 1-8, "a red figure on a sky background" and "a green figure on a sky backg
      and is higher for at least 6 of the 8 seeds.
 Random-weight or barely trained models fail 3 and 4, their samples ignoring the prompt: train_base.py with 4 steps
 of each stage gives paired differences -0.4..-0.1 (mean -0.3, 0 of 8 positive) and a top of [114, 125, 102]; the
-early 300 + 250 step model -0.3..1.7 (mean 0.6) and [133, 138, 117]. The committed model: 7.2 (7 of 8) and
-[75, 110, 135] (docs/toyworld.md).
+early 300 + 250 step model -0.3..1.7 (mean 0.6) and [133, 138, 117]. The committed model: 8.7 (8 of 8) and
+[72, 112, 163]; the previous one (1,400 U-Net steps, no decoder fine-tuning) 7.2 (7 of 8) and [75, 110, 135]
+(docs/toyworld.md).
 """
 import json
 import subprocess

@@ -49,5 +49,18 @@ check "vae_roundtrip: a missing run folder is named" "[ $? -ne 0 ] && grep -q 'n
 demo > "$work/rerun.log" 2>&1
 check "a rerun resumes: nothing trained or sampled again" \
   "[ $? -eq 0 ] && [ \$(grep -c 'already trained' '$work/rerun.log') -eq 2 ] && grep -q '0 images written, 8 already there' '$work/rerun.log' || { tail -30 '$work/rerun.log'; false; }"
+# --modes: one adapter only (on a copy of the finished run: nothing to train or sample, a report of three rows).
+cp -r "$work/demo" "$work/one_mode" && rm -rf "$work/one_mode/report"
+STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/one_mode" --steps 4 --train-count 24 \
+  --eval-count 8 --sample-steps 3 --device cpu --modes stable_pose > "$work/one_mode.log" 2>&1
+check "--modes stable_pose: the report has real, base and stable_pose only" "[ $? -eq 0 ] && '$python' -c \"
+import json
+r = json.load(open('$work/one_mode/report/report.json'))
+assert [x['name'] for x in r['runs']] == ['real', 'base', 'stable_pose'], [x['name'] for x in r['runs']]
+\" || { tail -20 '$work/one_mode.log'; false; }"
+STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/bad_mode" --modes "stable_pose posenet" \
+  > "$work/bad_mode.log" 2>&1
+check "--modes with an unknown mode: exit 2, the mode named" \
+  "[ $? -eq 2 ] && grep -q \"unknown adapter mode 'posenet'\" '$work/bad_mode.log' && [ ! -d '$work/bad_mode' ]"
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
