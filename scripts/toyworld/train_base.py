@@ -134,6 +134,12 @@ def lr_at(step, total, peak, warmup):
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
+def reconstruction_terms(y, x):
+    """L1, MSE and the L1 of the horizontal + vertical image-gradient differences, each a mean over pixels."""
+    grad = (y.diff(dim=-1) - x.diff(dim=-1)).abs().mean() + (y.diff(dim=-2) - x.diff(dim=-2)).abs().mean()
+    return (y - x).abs().mean(), F.mse_loss(y, x), grad
+
+
 def train_vae(args, vae, images, gen, log):
     """Reconstruction on random crops (the VAE is convolutional; crops are 4x cheaper than full images)."""
     opt = torch.optim.AdamW(vae.parameters(), lr=args.vae_lr, weight_decay=0.0)
@@ -151,8 +157,7 @@ def train_vae(args, vae, images, gen, log):
         post = vae.encode(x).latent_dist
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen)
         y = vae.decode(z).sample
-        l1, mse = (y - x).abs().mean(), F.mse_loss(y, x)
-        grad = ((y.diff(dim=-1) - x.diff(dim=-1)).abs().mean() + (y.diff(dim=-2) - x.diff(dim=-2)).abs().mean())
+        l1, mse, grad = reconstruction_terms(y, x)
         # SD's LDM weighs the per-image KL sum by 1e-6 against the per-image summed reconstruction loss; the
         # reconstruction here is a per-pixel mean, so the KL sum is divided by the pixel count.
         kl = post.kl().mean()
@@ -186,8 +191,7 @@ def finetune_decoder(args, vae, latents, images, gen, log):
         idx = torch.randint(0, n, (args.decoder_batch,), generator=gen)
         x = to_unit(images[idx])
         y = vae.decode(latents[idx]).sample
-        l1, mse = (y - x).abs().mean(), F.mse_loss(y, x)
-        grad = ((y.diff(dim=-1) - x.diff(dim=-1)).abs().mean() + (y.diff(dim=-2) - x.diff(dim=-2)).abs().mean())
+        l1, mse, grad = reconstruction_terms(y, x)
         loss = l1 + mse + args.vae_grad_weight * grad
         opt.zero_grad(set_to_none=True)
         loss.backward()
