@@ -62,5 +62,10 @@ STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/bad_
   > "$work/bad_mode.log" 2>&1
 check "--modes with an unknown mode: exit 2, the mode named" \
   "[ $? -eq 2 ] && grep -q \"unknown adapter mode 'posenet'\" '$work/bad_mode.log' && [ ! -d '$work/bad_mode' ]"
+# A training that fails beside the other (side by side on the CPU): exit 1, the modes and their logs named.
+STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/bad_train" --steps 0 --train-count 8 \
+  --eval-count 4 --device cpu > "$work/bad_train.log" 2>&1
+check "a failed side-by-side training: exit 1, the modes and their logs named" \
+  "[ $? -eq 1 ] && grep -q 'training failed for: stable_pose controlnet' '$work/bad_train.log' && grep -q 'train.epochs' '$work/bad_train/train_controlnet.log' || { tail -20 '$work/bad_train.log'; false; }"
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]
