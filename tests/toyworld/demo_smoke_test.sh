@@ -46,6 +46,16 @@ assert sum(1 for _ in open('$work/demo/vae_roundtrip/manifest.jsonl')) == 8
 \" || { tail -20 '$work/vae.log'; false; }"
 "$python" "$root/scripts/toyworld/vae_roundtrip.py" --demo "$work/nowhere" > "$work/vae_bad.log" 2>&1
 check "vae_roundtrip: a missing run folder is named" "[ $? -ne 0 ] && grep -q 'nowhere/real/manifest.jsonl is missing' '$work/vae_bad.log'"
+# The skeleton-branch probe on the 4-step Stable-Pose run: one row per checkpoint; zero_convs.0 starts at zero
+# and moves by at most a few Adam steps of lr 5e-4, so p is still small while the encoder's output is not.
+"$python" "$root/scripts/toyworld/branch_probe.py" --demo "$work/demo" --count 4 --stablepose "$build/stablepose" \
+  "$work/demo/train_stable_pose" > "$work/probe.log" 2>&1
+check "branch_probe: encoder, p and cond_conv(p) RMS per checkpoint" "[ $? -eq 0 ] && '$python' -c \"
+rows = [l.split('\\t') for l in open('$work/probe.log').read().splitlines()[1:]]
+assert len(rows) == 1 and rows[0][0].endswith('adapter.safetensors'), rows
+enc, p, c = map(float, rows[0][1:])
+assert enc > 1e-3 and p < 0.1 and c > 0, (enc, p, c)
+\" || { cat '$work/probe.log'; false; }"
 demo > "$work/rerun.log" 2>&1
 check "a rerun resumes: nothing trained or sampled again" \
   "[ $? -eq 0 ] && [ \$(grep -c 'already trained' '$work/rerun.log') -eq 2 ] && grep -q '0 images written, 8 already there' '$work/rerun.log' || { tail -30 '$work/rerun.log'; false; }"
