@@ -5,16 +5,17 @@
 # AP on the held-out poses far above the base model's: by more than MARGIN (AP in [0, 1]).
 # Negative control: the same adapter sampled with its pose features zeroed (`--ablate-pose-features`) is scored by
 # the same rule and must NOT pass it, so a broken pose path (encoder, injection) cannot pass silently.
-# Margin 0.005 (0.5 AP points). Measured (docs/toyworld.md, "The proof"): this run's settings (the demo's
+# Margin 0.003 (0.3 AP points), between the smallest gain measured at 900 steps or more (0.80 points) and the
+# ablated adapter's (+0.01 points). Measured (docs/toyworld.md, "The proof"): this run's settings (the demo's
 # Stable-Pose run, one thread) give AP 2.04 points, the base model 0.04, the same adapter with its pose features
 # zeroed 0.05; with two threads and training seeds 23, 24, 25 the 900-step adapter gave 2.56, 1.90 and 0.84, and
-# 1.81 to 2.84 at 1,200 to 1,800 steps. PCE is printed, not asserted (see the comment at the rule).
+# 1.87 to 2.84 at 1,200 to 1,800 steps (seeds 24, 25). PCE is printed, not asserted (see the comment at the rule).
 #   usage: demo_proof_test.sh ROOT BUILD_DIR WORK_DIR PYTHON
 set -u
 # One thread: ctest runs this beside the rest of the suite, and the toy models gain nothing from a second core.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 root=$1 build=$2 work=$3 python=$4
-margin=${STABLEPOSE_PROOF_MARGIN:-0.005}  # AP(stable_pose) - AP(base) must exceed this
+margin=${STABLEPOSE_PROOF_MARGIN:-0.003}  # AP(stable_pose) - AP(base) must exceed this
 rm -rf "$work" && mkdir -p "$work"
 failures=0
 check() { if ! eval "$2"; then echo "FAIL: $1"; failures=$((failures + 1)); else echo "ok: $1"; fi; }
