@@ -21,6 +21,9 @@ void add_bench_sample_command(CLI::App& app) {
     auto* cmd = bench_command_group(app).add_subcommand("sample", "Seconds per image and per stage, peak memory");
     cmd->add_option("--model", options->model_dir, "Frozen SD folder")->required();
     cmd->add_option("--adapter", *adapter, "Adapter .safetensors or diffusers ControlNet folder (default: none)");
+    cmd->add_option("--init-adapter-mode", options->init_mode,
+                    "stable_pose or controlnet: time an adapter initialised from the U-Net (no weights file)")
+        ->check(CLI::IsMember({"stable_pose", "controlnet"}));
     cmd->add_option("--pose", options->pose, "Keypoint JSON (default: the shipped two-person example)");
     auto& s = options->settings;
     cmd->add_option("--width", s.width)->capture_default_str();
@@ -38,6 +41,7 @@ void add_bench_sample_command(CLI::App& app) {
         auto result = run_sample_bench(*options);
         std::string command = "stablepose bench sample --model " + options->model_dir.string();
         if (options->adapter) command += " --adapter " + options->adapter->string();
+        if (!options->init_mode.empty()) command += " --init-adapter-mode " + options->init_mode;
         if (!options->pose.empty()) command += " --pose " + options->pose.string();
         command += " --width " + std::to_string(s.width) + " --height " + std::to_string(s.height) + " --steps " +
                    std::to_string(s.steps) + " --sampler " + s.sampler + " --guidance " +

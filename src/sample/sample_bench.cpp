@@ -4,6 +4,7 @@
 
 #include "stablepose/error.h"
 #include "stablepose/io/assets.h"
+#include "stablepose/nn/adapter_file.h"
 #include "stablepose/sample/condition.h"
 #include "stablepose/sample/pipeline.h"
 #include "stablepose/sample/sample_run.h"
@@ -22,7 +23,21 @@ nlohmann::json run_sample_bench(const SampleBenchOptions& options) {
     load.device = device;
     auto sd = FrozenStableDiffusion::load(options.model_dir, load);
     std::optional<LoadedAdapter> adapter;
+    if (options.adapter && !options.init_mode.empty())
+        fail("bench sample: --adapter and --init-adapter-mode both given", "one of them",
+             options.adapter->string() + " and " + options.init_mode);
     if (options.adapter) adapter = load_adapter(*options.adapter, sd.spec.unet);
+    if (!options.init_mode.empty()) {
+        AdapterConfig config;
+        config.unet = sd.spec.unet;
+        config.mode = parse_adapter_mode(options.init_mode);
+        torch::manual_seed(0);  // the fresh (non-copied) parts
+        LoadedAdapter fresh;
+        fresh.adapter = StablePoseAdapter(config);
+        initialize_adapter_from_unet(fresh.adapter, sd.unet.state_dict());
+        fresh.source = "initialised from the U-Net (" + options.init_mode + ")";
+        adapter = std::move(fresh);
+    }
     auto tokenizer = ClipTokenizer::from_file(sd.spec.tokenizer_path());
     const auto dtype = sd.spec.dtype;
     SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer));
@@ -46,6 +61,7 @@ nlohmann::json run_sample_bench(const SampleBenchOptions& options) {
     return {{"device", device.str()},
             {"dtype", model_dtype_name(dtype)},
             {"mode", pipeline.adapter() ? to_string(pipeline.adapter()->adapter->config().mode) : "none"},
+            {"adapter", pipeline.adapter() ? pipeline.adapter()->source : "none"},
             {"batch_size", options.batch_size},
             {"repeats", options.repeats},
             {"warmup", options.warmup},

@@ -14,7 +14,11 @@ namespace stablepose {
 
 struct SampleBenchOptions {
     std::filesystem::path model_dir;
-    std::optional<std::filesystem::path> adapter;  // none: the plain SD baseline
+    std::optional<std::filesystem::path> adapter;  // none: the plain SD baseline, unless init_mode is set
+    // "stable_pose" or "controlnet": an adapter of that mode with the default options, initialised from the
+    // frozen U-Net as training starts it (stable-pose.md §14.2). Its compute is that of a trained adapter, so
+    // it stands in for one when only speed and memory are measured (full-size models with random weights).
+    std::string init_mode;
     std::filesystem::path pose;                    // keypoint JSON (default: the shipped example)
     GenerationSettings settings;
     int batch_size = 1;

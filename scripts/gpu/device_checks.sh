@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The GPU checks of docs/gpu.md in one run, for a CUDA machine with the torch wheel and the bundle of
+# scripts/gpu/make_bundle.sh (no build there). Stages run in priority order, each under its own time limit, and
+# the whole run ends inside BUDGET seconds; every figure is printed as JSON with the command that made it.
+#
+#   scripts/gpu/device_checks.sh [BUNDLE_DIR] [OUT_DIR] [BUDGET_SECONDS] [STAGES]
+#
+# Defaults: .gpu, $OUT or /tmp/stablepose-gpu, 560 s, all stages. STAGES: a comma list out of
+#   tests   ctest label `gpu` (stablepose_tests --gtest_filter=Gpu.*)
+#   toy     toy world on CUDA: fp32 vs bf16 training losses, --resume continuing the loss curve, one-process
+#           NCCL against no process group, the same adapter sampled on the CPU and on CUDA
+#   export  scripts/export_sd.py --random-full, bf16, cuda, channels-last (needed by the four below)
+#   sample  stablepose bench sample, 512x512, DDIM 50, guidance 7.5: none / stable_pose / controlnet, batch 1, 8
+#   peer    diffusers StableDiffusionControlNetPipeline, eager, batch 1 and 8, with a FLOP count
+#   train   stablepose bench train, Stable-Pose, bf16, 512x512: batch 4, 8, 4 with activation checkpointing
+#   tpeer   diffusers ControlNetModel training step: batch 4, 8, 4 with gradient checkpointing
+#   compile the diffusers pipeline under torch.compile (reduce-overhead), batch 1
+#   demo    scripts/demo.sh --device cuda (both adapters, 900 steps), with what time is left
+# Everything goes to OUT_DIR/log.txt; OUT_DIR/results.tar.gz holds the JSON and the stage logs.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bundle=$(realpath "${1:-$root/.gpu}")
+out=${2:-${OUT:-/tmp/stablepose-gpu}}
+budget=${3:-560}
+stages=",${4:-tests,toy,export,sample,peer,train,tpeer,compile,demo},"
+start=$(date +%s)
+work=/tmp/stablepose-gpu-work
+mkdir -p "$out" "$work/json"
+exec > >(tee -a "$out/log.txt") 2>&1
+
+elapsed() { echo $(($(date +%s) - start)); }
+stage() { echo; echo "=== [$(elapsed) s] $*"; }
+want() { [[ $stages == *",$1,"* ]]; }
+# run LIMIT CMD...: CMD under min(LIMIT, what is left of the budget); skipped when under 15 s are left.
+run() {
+    local limit=$1; shift
+    local left=$((budget - $(elapsed) - 5))
+    ((limit > left)) && limit=$left
+    if ((limit < 15)); then echo "SKIPPED (budget spent): $*"; return 124; fi
+    timeout -k 5 "$limit" "$@"
+    local rc=$?
+    ((rc != 0)) && echo "[exit $rc after at most $limit s] $*"
+    return $rc
+}
+save() { tar -C "$work" -czf "$out/results.tar.gz" json logs 2>/dev/null; }
+mkdir -p "$work/logs"
+
+stage "environment"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+py=$(command -v python3)
+torch_dir=$("$py" -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+nvidia_dir=$("$py" -c 'import nvidia; print(list(nvidia.__path__)[0])')
+"$py" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.get_device_name())'
+rm -rf "$work/sp" && mkdir -p "$work/sp" && tar -xJf "$bundle/bundle.tar.xz" -C "$work/sp"
+LD_LIBRARY_PATH=$work/sp/lib:$torch_dir/lib:$(ls -d "$nvidia_dir"/*/lib | paste -sd:)
+export LD_LIBRARY_PATH
+export STABLEPOSE_ASSETS=$root/assets
+sp=$work/sp/stablepose
+if ldd "$sp" | grep "not found"; then echo "FATAL: the bundle's stablepose misses libraries"; exit 3; fi
+"$py" -m pip install -q --upgrade --no-index --no-deps --no-compile --target "$work/site" "$bundle"/wheels/*.whl || exit 4
+export PYTHONPATH=$work/site
+"$py" -c 'import diffusers, transformers; print("diffusers", diffusers.__version__, "transformers", transformers.__version__)'
+cd "$root"
+toy_model=assets/toyworld/base_model
+
+if want tests; then
+    stage "ctest label gpu: stablepose_tests --gtest_filter=Gpu.*"
+    run 150 "$work/sp/stablepose_tests" --gtest_filter='Gpu.*'
+fi
+
+loss_compare() {  # A B FIRST LAST: per-step losses of two runs' metrics.jsonl over steps FIRST..LAST
+    "$py" - "$@" <<'EOF'
+import json, sys
+def losses(run):
+    return {r["step"]: r["loss"] for r in map(json.loads, open(run + "/metrics.jsonl")) if "loss" in r}
+a, b, lo, hi = losses(sys.argv[1]), losses(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+steps = [s for s in range(lo, hi + 1) if s in a and s in b]
+rel = [abs(a[s] - b[s]) / abs(b[s]) for s in steps]
+print(json.dumps(dict(a=sys.argv[1], b=sys.argv[2], steps=[lo, hi], compared=len(steps),
+                      max_abs=max(abs(a[s] - b[s]) for s in steps), max_rel=max(rel),
+                      mean_rel=sum(rel) / len(rel), mean_loss_a=sum(a[s] for s in steps) / len(steps),
+                      mean_loss_b=sum(b[s] for s in steps) / len(steps))))
+EOF
+}
+
+if want toy; then
+    stage "toy world on CUDA"
+    toy=$work/toy
+    run 60 "$sp" toyworld generate --out "$toy/data" --count 512 --seed 0 --split-name training >/dev/null
+    run 30 "$sp" toyworld generate --out "$toy/data" --count 16 --seed 1 --split-name validation >/dev/null
+    train=("$sp" train --config configs/toyworld_stable_pose.json --model "$toy_model"
+           --data "$toy/data/mapping_file_training.json" --device cuda --set log.every=1 --set log.progress=false)
+    run 90 "${train[@]}" --out "$toy/fp32" --steps 60 --precision fp32 --set checkpoint.every=30 \
+        >"$work/logs/toy_fp32.log" 2>&1 && tail -2 "$work/logs/toy_fp32.log"
+    run 90 "${train[@]}" --out "$toy/bf16" --steps 60 --precision bf16 >"$work/logs/toy_bf16.log" 2>&1
+    echo "-- bf16 against fp32, same seed, steps 1-60:"
+    loss_compare "$toy/bf16" "$toy/fp32" 1 60 | tee "$work/json/toy_bf16_vs_fp32.json"
+    run 60 "${train[@]}" --out "$toy/half" --steps 30 --precision fp32 >"$work/logs/toy_half.log" 2>&1
+    run 60 "$sp" train --resume "$toy/half" --set train.max_steps=60 >"$work/logs/toy_resume.log" 2>&1
+    echo "-- 30 steps then --resume to 60, against 60 straight (fp32), steps 31-60 and 1-30:"
+    loss_compare "$toy/half" "$toy/fp32" 31 60 | tee "$work/json/toy_resume.json"
+    loss_compare "$toy/half" "$toy/fp32" 1 30
+    run 60 env WORLD_SIZE=1 RANK=0 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 "${train[@]}" --out "$toy/nccl" --steps 30 --precision fp32 >"$work/logs/toy_nccl.log" 2>&1
+    grep -i -m3 -E "nccl|process group|distributed" "$work/logs/toy_nccl.log"
+    echo "-- one-process NCCL against no process group (fp32), steps 1-30:"
+    loss_compare "$toy/nccl" "$toy/fp32" 1 30 | tee "$work/json/toy_nccl.json"
+    run 30 "$sp" toyworld jobs --data "$toy/data" --split validation --out "$toy/jobs.json" --count 8 --seed 1000 \
+        --sampler ddim --steps 20 --guidance 5 >/dev/null
+    for d in cpu cuda; do
+        run 90 "$sp" sample "$toy/jobs.json" --model "$toy_model" --adapter "$toy/fp32/adapter.safetensors" \
+            -o "$toy/samples_$d" --device "$d" --config configs/toyworld_stable_pose.json 2>&1 | tail -1
+    done
+    echo "-- the same 8 images sampled on the CPU and on CUDA (fp32), pixel differences in 0-255 units:"
+    "$py" - "$toy/samples_cpu/images" "$toy/samples_cuda/images" <<'EOF' | tee "$work/json/toy_sample_cpu_vs_cuda.json"
+import json, sys, pathlib
+import numpy as np
+from PIL import Image
+a, b = map(pathlib.Path, sys.argv[1:3])
+d = [np.abs(np.asarray(Image.open(f), np.int16) - np.asarray(Image.open(b / f.name), np.int16))
+     for f in sorted(a.glob("*.png"))]
+print(json.dumps(dict(images=len(d), mean_abs=float(np.mean([x.mean() for x in d])),
+                      max_abs=int(max(x.max() for x in d)), p99=float(np.percentile(np.concatenate([x.ravel() for x in d]), 99)))))
+EOF
+    save
+fi
+
+sd15=$work/sd15
+if want export; then
+    stage "export the full SD 1.5 architecture, random weights, bf16, cuda, channels-last"
+    run 200 "$py" scripts/export_sd.py --random-full "$sd15" --dtype bf16 --device cuda --channels-last \
+        >"$work/logs/export.log" 2>&1
+    tail -3 "$work/logs/export.log"; du -sh "$sd15"
+fi
+
+if want sample && [[ -f $sd15/model.json ]]; then
+    stage "stablepose bench sample: 512x512, DDIM 50, guidance 7.5, bf16"
+    for spec in "stable_pose 1 1 2" "controlnet 1 1 2" "none 1 1 2" "stable_pose 8 1 1" "controlnet 8 1 1"; do
+        read -r mode b w r <<<"$spec"
+        extra=(); [[ $mode != none ]] && extra=(--init-adapter-mode "$mode")
+        run 120 "$sp" bench sample --model "$sd15" "${extra[@]}" --width 512 --height 512 --steps 50 --guidance 7.5 \
+            --batch-size "$b" --warmup "$w" --repeats "$r" --device cuda >"$work/json/sample_${mode}_b$b.json" \
+            2>"$work/logs/sample_${mode}_b$b.log"
+        "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d[k] for k in ("mode","batch_size","seconds_per_image","stages_seconds_per_batch","peak_memory_bytes")}))' \
+            "$work/json/sample_${mode}_b$b.json" || tail -5 "$work/logs/sample_${mode}_b$b.log"
+    done
+    save
+fi
+
+if want peer; then
+    stage "diffusers peer, eager, bf16, channels-last: batch 1 and 8"
+    run 200 "$py" scripts/bench/diffusers_sample_peer.py --batch-size 1,8 --dtype bf16 --channels-last --flops \
+        --warmup 1 --repeats 2 2>"$work/logs/peer.log" | tee "$work/json/peer_eager.jsonl"
+    save
+fi
+
+data512=$work/toy512
+if want train && [[ -f $sd15/model.json ]]; then
+    stage "stablepose bench train: Stable-Pose, bf16, 512x512"
+    run 60 "$sp" toyworld generate --out "$data512" --count 96 --size 512 --seed 3 --split-name training >/dev/null
+    for spec in "4 false" "8 false" "4 true"; do
+        read -r b ckpt <<<"$spec"
+        run 150 "$sp" bench train --config configs/sd15_stable_pose_laion_human.json --model "$sd15" \
+            --data "$data512/mapping_file_training.json" --set data.batch_size="$b" --set train.device=cuda \
+            --set precision.mode=bf16 --set train.activation_checkpointing="$ckpt" --warmup 2 --steps 5 \
+            >"$work/json/train_b${b}_ckpt_$ckpt.json" 2>"$work/logs/train_b${b}_ckpt_$ckpt.log"
+        "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d.get(k) for k in ("batch_size","activation_checkpointing","samples_per_s","seconds_per_step","peak_memory_mib","mean_loss")}))' \
+            "$work/json/train_b${b}_ckpt_$ckpt.json" || tail -5 "$work/logs/train_b${b}_ckpt_$ckpt.log"
+    done
+    save
+fi
+
+if want tpeer; then
+    stage "diffusers training peer, bf16, 512x512: batch 4, 8, 4 with gradient checkpointing"
+    run 200 "$py" scripts/bench/diffusers_train_peer.py --runs 4,8,4:gc --warmup 2 --steps 5 \
+        2>"$work/logs/tpeer.log" | tee "$work/json/peer_train.jsonl"
+    save
+fi
+
+if want compile; then
+    stage "diffusers peer under torch.compile (reduce-overhead), bf16, channels-last: batch 1"
+    run 240 "$py" scripts/bench/diffusers_sample_peer.py --batch-size 1 --dtype bf16 --channels-last --compile \
+        --warmup 2 --repeats 2 2>"$work/logs/peer_compile.log" | tee "$work/json/peer_compile.jsonl"
+    save
+fi
+
+if want demo; then
+    stage "scripts/demo.sh --device cuda (900 steps, both adapters)"
+    run 600 env STABLEPOSE_BUILD_DIR="$work/sp" scripts/demo.sh --no-setup --device cuda --out "$work/demo" \
+        >"$work/logs/demo.log" 2>&1
+    tail -25 "$work/logs/demo.log"
+    cp "$work/demo/report/"*.md "$work/json/" 2>/dev/null
+    save
+fi
+stage "done"
+save
