@@ -51,6 +51,23 @@ mkdir -p "$out"
 start=$SECONDS
 stage() { echo; echo "== [$(( SECONDS - start ))s] $*"; }
 
+# A traced model runs only on the device it was traced on, and the shipped toy model is a CPU trace: on CUDA
+# the same weights are traced again for CUDA once (scripts/export_sd.py --retarget, a few seconds).
+on_cuda=0
+case $device in
+  cuda*) on_cuda=1 ;;
+  auto) nvidia-smi -L > /dev/null 2>&1 && on_cuda=1 ;;
+esac
+if [ "$on_cuda" = 1 ] && grep -q '"device": "cpu"' "$model/model.json"; then
+  if [ ! -f "$out/base_model_cuda/model.json" ]; then
+    stage "export the toy base model for CUDA (scripts/export_sd.py --retarget)"
+    py=$root/.venv/bin/python
+    [ -x "$py" ] || py=python3
+    "$py" "$root/scripts/export_sd.py" --retarget "$model" "$out/base_model_cuda" --device cuda
+  fi
+  model=$out/base_model_cuda
+fi
+
 stage "toy world: $train_count training images, $eval_count held-out poses (128x128)"
 [ -f "$out/data/toyworld_training.json" ] ||
   "$tool" toyworld generate --out "$out/data" --count "$train_count" --seed 0 --split-name training

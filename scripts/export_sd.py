@@ -4,6 +4,8 @@
     export_sd.py --from PATH OUT_DIR      a local diffusers SD 1.x folder (unet/, vae/, text_encoder/, tokenizer/)
     export_sd.py --tiny OUT_DIR           a small random configuration of the real classes (tests)
     export_sd.py --random-full OUT_DIR    the full SD 1.5 architecture with random weights (benchmarks)
+    export_sd.py --retarget MODEL_DIR OUT_DIR   an exported folder again, same weights, for another
+                                          --device / --dtype (a traced model runs only where it was traced)
 
 Options: --dtype fp32|fp16|bf16, --device cpu|cuda, --channels-last, --seed N, --batch N (trace batch),
 --image-size PX (trace size). Writes OUT_DIR/{unet,vae_encoder,vae_decoder,text_encoder}.pt, tokenizer/,
@@ -30,6 +32,12 @@ VENDORED_VOCAB = ROOT / "assets" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
 SD15_SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
                   "beta_schedule": "scaled_linear", "prediction_type": "epsilon", "steps_offset": 1,
                   "set_alpha_to_one": False, "clip_sample": False}
+
+
+# The CLIPTextConfig fields model.json records (text_encoder.config), enough to rebuild the module.
+TEXT_CONFIG_KEYS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+                    "max_position_embeddings", "hidden_act", "layer_norm_eps", "bos_token_id", "eos_token_id",
+                    "pad_token_id")
 
 
 def tiny_configs():
@@ -88,6 +96,50 @@ def build_models(args):
                 for p in module.parameters():
                     p.add_(0.02 * torch.randn_like(p))
     return unet, vae, text, dict(SD15_SCHEDULER)
+
+
+def load_exported_models(src):
+    """Rebuilds the diffusers / transformers modules of an exported folder from its model.json configs and the
+    weights inside its TorchScript files, so that the same model can be traced for another device or dtype."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    src = Path(src)
+    spec = json.loads((src / "model.json").read_text())
+    if spec.get("format") != FORMAT:
+        sys.exit(f"{src}/model.json: not a {FORMAT} folder (format {spec.get('format')!r})")
+    text_cfg = spec["text_encoder"].get("config")
+    if text_cfg is None and (src / "recipe.json").exists():  # the toy base model records it in its recipe
+        text_cfg = json.loads((src / "recipe.json").read_text()).get("architecture", {}).get("text_encoder")
+    if text_cfg is None:
+        sys.exit(f"{src}/model.json has no text_encoder.config (an export older than --retarget) and no "
+                 "recipe.json: export again from the diffusers folder with --from")
+    # Every recorded value is meant: diffusers' "_use_default_values" would reset those keys to the class
+    # defaults (the toy VAE's scaling_factor, set by register_to_config, is listed there).
+    recorded = lambda cfg: {k: v for k, v in cfg.items() if not k.startswith("_")}
+    unet = UNet2DConditionModel.from_config(recorded(spec["unet"]))
+    vae = AutoencoderKL.from_config(recorded(spec["vae"]["config"]))
+    if abs(vae.config.scaling_factor - spec["vae"]["scaling_factor"]) > 1e-12:
+        sys.exit(f"{src}: model.json's vae.scaling_factor {spec['vae']['scaling_factor']} and its vae.config "
+                 f"disagree ({vae.config.scaling_factor})")
+    text = CLIPTextModel(CLIPTextConfig(**text_cfg, attn_implementation="eager"))
+
+    def weights(name, strip=""):
+        state = torch.jit.load(str(src / spec["components"][name]["file"]), map_location="cpu").state_dict()
+        return {k[len(strip):] if strip and k.startswith(strip) else k: v.float() for k, v in state.items()}
+
+    for module, state, what in ((unet, weights("unet", "unet."), "unet"),
+                                (vae, {**weights("vae_encoder"), **weights("vae_decoder")}, "vae"),
+                                (text, weights("text_encoder", "text."), "text_encoder")):
+        missing, unexpected = module.load_state_dict(state, strict=False)
+        unexpected = [k for k in unexpected if not k.endswith("position_ids")]  # a non-persistent buffer
+        if missing or unexpected:
+            sys.exit(f"{src}: the {what} weights do not fit the config in model.json: missing {missing[:5]}, "
+                     f"unexpected {unexpected[:5]}")
+    source = dict(kind="retarget", path=str(src), from_device=spec["device"], from_dtype=spec["dtype"],
+                  original=spec.get("source"))
+    size = spec["components"]["unet"].get("traced_shapes", {}).get("image_size", [None])[0]
+    return (unet, vae, text, spec["scheduler"]), source, size
 
 
 class UNetWithResiduals(nn.Module):
@@ -248,7 +300,13 @@ def export(args, models=None, source=None):
 
     tok_dir = out / "tokenizer"
     tok_dir.mkdir(exist_ok=True)
-    if args.source and (Path(args.source) / "tokenizer" / "vocab.json").exists():
+    if getattr(args, "retarget", None):
+        src = Path(args.retarget)
+        tokenizer = dict(json.loads((src / "model.json").read_text())["tokenizer"])
+        for value in tokenizer.values():
+            if isinstance(value, str) and value.startswith("tokenizer/"):
+                shutil.copy(src / value, out / value)
+    elif args.source and (Path(args.source) / "tokenizer" / "vocab.json").exists():
         for f in ("vocab.json", "merges.txt"):
             shutil.copy(Path(args.source) / "tokenizer" / f, tok_dir / f)
         tokenizer = dict(vocab="tokenizer/vocab.json", merges="tokenizer/merges.txt")
@@ -269,7 +327,8 @@ def export(args, models=None, source=None):
         unet=json.loads(json.dumps(unet_cfg, default=list)),
         vae=dict(scaling_factor=scaling, latent_channels=lat_ch, downsample_factor=8,
                  config=json.loads(json.dumps(dict(vae.config), default=list))),
-        text_encoder=dict(hidden_size=hidden, max_length=77, vocab_size=text.config.vocab_size),
+        text_encoder=dict(hidden_size=hidden, max_length=77, vocab_size=text.config.vocab_size,
+                          config={k: getattr(text.config, k) for k in TEXT_CONFIG_KEYS}),
         scheduler=scheduler, tokenizer=tokenizer, components=components,
         exporter=dict(script="scripts/export_sd.py", argv=sys.argv[1:] if models is None else None))
     (out / "model.json").write_text(json.dumps(model, indent=2) + "\n")
@@ -282,6 +341,8 @@ def main():
     mode.add_argument("--from", dest="source", help="local diffusers SD 1.x folder")
     mode.add_argument("--tiny", action="store_true", help="small random configuration (tests)")
     mode.add_argument("--random-full", action="store_true", help="full SD 1.5 architecture, random weights")
+    mode.add_argument("--retarget", metavar="MODEL_DIR",
+                      help="an exported folder: the same weights traced again for --device / --dtype")
     p.add_argument("out_dir")
     p.add_argument("--dtype", choices=DTYPES, default="fp32")
     p.add_argument("--device", default="cpu")
@@ -291,6 +352,12 @@ def main():
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--image-size", type=int, default=None, help="trace size in pixels (default 64 tiny, 512 full)")
     args = p.parse_args()
+    retarget = None
+    if args.retarget:
+        models, source, size = load_exported_models(args.retarget)
+        retarget = (models, source)
+        if args.image_size is None:
+            args.image_size = size
     if args.image_size is None:
         args.image_size = 64 if args.tiny else 512
     if args.image_size % 64:
@@ -298,7 +365,10 @@ def main():
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("--device cuda asked for, but torch sees no CUDA device")
     torch.set_grad_enabled(False)
-    export(args)
+    if retarget:
+        export(args, models=retarget[0], source=retarget[1])
+    else:
+        export(args)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,14 @@ if ldd "$sp" | grep "not found"; then echo "FATAL: the bundle's stablepose misse
 export PYTHONPATH=$work/site
 "$py" -c 'import diffusers, transformers; print("diffusers", diffusers.__version__, "transformers", transformers.__version__)'
 cd "$root"
-toy_model=assets/toyworld/base_model
+toy_model=assets/toyworld/base_model  # a CPU trace: the CPU side of the comparisons
+toy_cuda=$work/toy_model_cuda          # the same weights traced for CUDA (export_sd.py --retarget)
+if want tests || want toy; then
+    stage "the toy base model traced for CUDA: scripts/export_sd.py --retarget"
+    run 90 "$py" scripts/export_sd.py --retarget "$toy_model" "$toy_cuda" --device cuda >"$work/logs/retarget.log" 2>&1
+    tail -1 "$work/logs/retarget.log"
+    export STABLEPOSE_GPU_TEST_MODEL=$toy_cuda
+fi
 
 if want tests; then
     stage "ctest label gpu: stablepose_tests --gtest_filter=Gpu.*"
@@ -88,26 +95,27 @@ if want toy; then
     toy=$work/toy
     run 60 "$sp" toyworld generate --out "$toy/data" --count 512 --seed 0 --split-name training >/dev/null
     run 30 "$sp" toyworld generate --out "$toy/data" --count 16 --seed 1 --split-name validation >/dev/null
-    train=("$sp" train --config configs/toyworld_stable_pose.json --model "$toy_model"
+    train=("$sp" train --config configs/toyworld_stable_pose.json --model "$toy_cuda"
            --data "$toy/data/mapping_file_training.json" --device cuda --set log.every=1 --set log.progress=false)
-    run 90 "${train[@]}" --out "$toy/fp32" --steps 60 --precision fp32 --set checkpoint.every=30 \
+    run 90 "${train[@]}" --out "$toy/fp32" --steps 40 --precision fp32 --set checkpoint.every=20 \
         >"$work/logs/toy_fp32.log" 2>&1 && tail -2 "$work/logs/toy_fp32.log"
-    run 90 "${train[@]}" --out "$toy/bf16" --steps 60 --precision bf16 >"$work/logs/toy_bf16.log" 2>&1
-    echo "-- bf16 against fp32, same seed, steps 1-60:"
-    loss_compare "$toy/bf16" "$toy/fp32" 1 60 | tee "$work/json/toy_bf16_vs_fp32.json"
-    run 60 "${train[@]}" --out "$toy/half" --steps 30 --precision fp32 >"$work/logs/toy_half.log" 2>&1
-    run 60 "$sp" train --resume "$toy/half" --set train.max_steps=60 >"$work/logs/toy_resume.log" 2>&1
-    echo "-- 30 steps then --resume to 60, against 60 straight (fp32), steps 31-60 and 1-30:"
-    loss_compare "$toy/half" "$toy/fp32" 31 60 | tee "$work/json/toy_resume.json"
-    loss_compare "$toy/half" "$toy/fp32" 1 30
-    run 60 env WORLD_SIZE=1 RANK=0 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 "${train[@]}" --out "$toy/nccl" --steps 30 --precision fp32 >"$work/logs/toy_nccl.log" 2>&1
+    run 90 "${train[@]}" --out "$toy/bf16" --steps 40 --precision bf16 >"$work/logs/toy_bf16.log" 2>&1
+    echo "-- bf16 against fp32, same seed, steps 1-40:"
+    loss_compare "$toy/bf16" "$toy/fp32" 1 40 | tee "$work/json/toy_bf16_vs_fp32.json"
+    run 60 "${train[@]}" --out "$toy/half" --steps 20 --precision fp32 >"$work/logs/toy_half.log" 2>&1
+    run 60 "$sp" train --resume "$toy/half" --set train.max_steps=40 >"$work/logs/toy_resume.log" 2>&1
+    echo "-- 20 steps then --resume to 40, against 40 straight (fp32), steps 21-40 and 1-20:"
+    loss_compare "$toy/half" "$toy/fp32" 21 40 | tee "$work/json/toy_resume.json"
+    loss_compare "$toy/half" "$toy/fp32" 1 20
+    run 60 env WORLD_SIZE=1 RANK=0 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 "${train[@]}" --out "$toy/nccl" --steps 20 --precision fp32 >"$work/logs/toy_nccl.log" 2>&1
     grep -i -m3 -E "nccl|process group|distributed" "$work/logs/toy_nccl.log"
-    echo "-- one-process NCCL against no process group (fp32), steps 1-30:"
-    loss_compare "$toy/nccl" "$toy/fp32" 1 30 | tee "$work/json/toy_nccl.json"
+    echo "-- one-process NCCL against no process group (fp32), steps 1-20:"
+    loss_compare "$toy/nccl" "$toy/fp32" 1 20 | tee "$work/json/toy_nccl.json"
     run 30 "$sp" toyworld jobs --data "$toy/data" --split validation --out "$toy/jobs.json" --count 8 --seed 1000 \
         --sampler ddim --steps 20 --guidance 5 >/dev/null
     for d in cpu cuda; do
-        run 90 "$sp" sample "$toy/jobs.json" --model "$toy_model" --adapter "$toy/fp32/adapter.safetensors" \
+        model=$toy_model; [[ $d == cuda ]] && model=$toy_cuda
+        run 90 "$sp" sample "$toy/jobs.json" --model "$model" --adapter "$toy/fp32/adapter.safetensors" \
             -o "$toy/samples_$d" --device "$d" --config configs/toyworld_stable_pose.json 2>&1 | tail -1
     done
     echo "-- the same 8 images sampled on the CPU and on CUDA (fp32), pixel differences in 0-255 units:"
@@ -134,7 +142,10 @@ fi
 
 if want sample && [[ -f $sd15/model.json ]]; then
     stage "stablepose bench sample: 512x512, DDIM 50, guidance 7.5, bf16"
-    for spec in "stable_pose 1 1 2" "controlnet 1 1 2" "none 1 1 2" "stable_pose 8 1 1" "controlnet 8 1 1"; do
+    # "MODE BATCH WARMUP REPEATS" per run; STABLEPOSE_SAMPLE_SPECS="stable_pose 1 1 2;controlnet 8 1 1" picks some.
+    specs=("stable_pose 1 1 2" "controlnet 1 1 2" "none 1 1 2" "stable_pose 8 1 1" "controlnet 8 1 1")
+    [[ -n ${STABLEPOSE_SAMPLE_SPECS:-} ]] && IFS=';' read -ra specs <<<"$STABLEPOSE_SAMPLE_SPECS"
+    for spec in "${specs[@]}"; do
         read -r mode b w r <<<"$spec"
         extra=(); [[ $mode != none ]] && extra=(--init-adapter-mode "$mode")
         run 120 "$sp" bench sample --model "$sd15" "${extra[@]}" --width 512 --height 512 --steps 50 --guidance 7.5 \

@@ -26,8 +26,13 @@ torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& t_emb) {
 }
 
 torch::Tensor group_norm_fp32(nn::GroupNorm& norm, const torch::Tensor& x) {
-    if (x.scalar_type() == torch::kFloat32) return norm(x);
-    return norm(x.to(torch::kFloat32)).to(x.scalar_type());
+    const bool fp32_weights = !norm->weight.defined() || norm->weight.scalar_type() == torch::kFloat32;
+    if (x.scalar_type() == torch::kFloat32 && fp32_weights) return norm(x);
+    // Statistics in float32 whatever the input and weight dtypes (a bf16 sampler casts the weights too).
+    auto fp32 = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kFloat32) : t; };
+    const auto& o = norm->options;
+    return torch::group_norm(x.to(torch::kFloat32), o.num_groups(), fp32(norm->weight), fp32(norm->bias), o.eps())
+        .to(x.scalar_type());
 }
 
 ResnetBlock2DImpl::ResnetBlock2DImpl(int in_channels, int out_channels, int temb_channels, int groups, double eps) {
