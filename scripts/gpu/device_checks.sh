@@ -36,10 +36,10 @@ run() {
     local limit=$1; shift
     local left=$((budget - $(elapsed) - 5))
     ((limit > left)) && limit=$left
-    if ((limit < 15)); then echo "SKIPPED (budget spent): $*"; return 124; fi
+    if ((limit < 15)); then echo "SKIPPED (budget spent): $*" >&2; return 124; fi
     timeout -k 5 "$limit" "$@"
     local rc=$?
-    ((rc != 0)) && echo "[exit $rc after at most $limit s] $*"
+    ((rc != 0)) && echo "[exit $rc after at most $limit s] $*" >&2
     return $rc
 }
 save() { tar -C "$work" -czf "$out/results.tar.gz" json logs 2>/dev/null; }
