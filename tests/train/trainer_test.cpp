@@ -52,6 +52,8 @@ TEST(Trainer, SignalFinishesTheStepAndLeavesALoadableCheckpoint) {
     hooks.on_step = [](const StepReport& r) {
         if (r.step == 2) std::raise(SIGINT);
     };
+    struct sigaction before {};
+    sigaction(SIGINT, nullptr, &before);  // SIG_DFL, or SIG_IGN when the runner was started in the background
     const auto result = train(testing::tiny_config({"train.max_steps=10", "checkpoint.every=0"}),
                               paths_for(data, dir / "run"), hooks);
     EXPECT_TRUE(result.interrupted);
@@ -61,10 +63,10 @@ TEST(Trainer, SignalFinishesTheStepAndLeavesALoadableCheckpoint) {
     const auto saved = read_checkpoint(dir / "run");
     EXPECT_EQ(saved.state.step, 2);
     EXPECT_NO_THROW(load_adapter(saved.dir / "adapter.safetensors", FrozenModelSpec::load(testing::tiny_sd_dir()).unet));
-    // The handler is gone after training: SIGINT is back to what it was (the test runner's default).
+    // The handler is gone after training: SIGINT is back to what it was before.
     struct sigaction now {};
     sigaction(SIGINT, nullptr, &now);
-    EXPECT_EQ(now.sa_handler, SIG_DFL);
+    EXPECT_EQ(now.sa_handler, before.sa_handler);
 }
 
 TEST(Trainer, NonFiniteLossesStopTheRunAndKeepTheLastCheckpoint) {
