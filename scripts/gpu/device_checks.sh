@@ -12,7 +12,8 @@
 #   export  scripts/export_sd.py --random-full, bf16, cuda, channels-last (needed by the four below)
 #   sample  stablepose bench sample, 512x512, DDIM 50, guidance 7.5: none / stable_pose / controlnet, batch 1, 8
 #   peer    diffusers StableDiffusionControlNetPipeline, eager, batch 1 and 8, with a FLOP count
-#   train   stablepose bench train, Stable-Pose, bf16, 512x512: batch 4, 8, 4 with activation checkpointing
+#   train   stablepose bench train, bf16, 512x512: Stable-Pose at batch 4, 8, 4 with activation checkpointing;
+#           ControlNet mode at batch 4
 #   tpeer   diffusers ControlNetModel training step: batch 4, 8, 4 with gradient checkpointing
 #   compile the diffusers pipeline under torch.compile (reduce-overhead), batch 1
 #   demo    scripts/demo.sh --device cuda (both adapters, 900 steps), with what time is left
@@ -168,14 +169,16 @@ data512=$work/toy512
 if want train && [[ -f $sd15/model.json ]]; then
     stage "stablepose bench train: Stable-Pose, bf16, 512x512"
     run 60 "$sp" toyworld generate --out "$data512" --count 96 --size 512 --seed 3 --split-name training >/dev/null
-    for spec in "4 false" "8 false" "4 true"; do
-        read -r b ckpt <<<"$spec"
+    # "BATCH CHECKPOINTING MODE"; controlnet mode is the like-for-like row against the diffusers peer.
+    for spec in "4 false stable_pose" "8 false stable_pose" "4 true stable_pose" "4 false controlnet"; do
+        read -r b ckpt mode <<<"$spec"
+        name=train_${mode}_b${b}_ckpt_$ckpt
         run 150 "$sp" bench train --config configs/sd15_stable_pose_laion_human.json --model "$sd15" \
             --data "$data512/mapping_file_training.json" --set data.batch_size="$b" --set train.device=cuda \
-            --set precision.mode=bf16 --set train.activation_checkpointing="$ckpt" --warmup 2 --steps 5 \
-            >"$work/json/train_b${b}_ckpt_$ckpt.json" 2>"$work/logs/train_b${b}_ckpt_$ckpt.log"
-        "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d.get(k) for k in ("batch_size","activation_checkpointing","samples_per_s","seconds_per_step","peak_memory_mib","mean_loss")}))' \
-            "$work/json/train_b${b}_ckpt_$ckpt.json" || tail -5 "$work/logs/train_b${b}_ckpt_$ckpt.log"
+            --set precision.mode=bf16 --set train.activation_checkpointing="$ckpt" --set adapter.mode="$mode" \
+            --warmup 2 --steps 5 >"$work/json/$name.json" 2>"$work/logs/$name.log"
+        "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d.get(k) for k in ("mode","batch_size","activation_checkpointing","samples_per_s","seconds_per_step","peak_memory_mib","mean_loss")}))' \
+            "$work/json/$name.json" || tail -5 "$work/logs/$name.log"
     done
     save
 fi
