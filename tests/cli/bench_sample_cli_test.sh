@@ -12,6 +12,7 @@ for mode in stable_pose controlnet; do
   grep -q "\"adapter\": \"initialised from the U-Net ($mode)\"" "$work/$mode.json" ||
     { echo "FAIL: the adapter source is not named"; exit 1; }
   grep -q -- "--init-adapter-mode $mode" "$work/$mode.json" || { echo "FAIL: the command line lacks the mode"; exit 1; }
+  grep -q '"total_when_synchronised_per_stage"' "$work/$mode.json" || { echo "FAIL: no stage split"; exit 1; }
 done
 "$tool" bench sample "${common[@]}" > "$work/none.json"
 grep -q '"mode": "none"' "$work/none.json" || { echo "FAIL: no adapter should be mode none"; exit 1; }
