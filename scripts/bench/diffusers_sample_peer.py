@@ -16,28 +16,19 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from export_sd import SD15_SCHEDULER, sd15_configs, tiny_configs  # noqa: E402
+from random_sd import SD15_SCHEDULER, random_sd_modules
 
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def build_pipeline(args):
-    from diffusers import (AutoencoderKL, ControlNetModel, DDIMScheduler, StableDiffusionControlNetPipeline,
-                           UNet2DConditionModel)
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import ControlNetModel, DDIMScheduler, StableDiffusionControlNetPipeline
 
-    torch.manual_seed(0)
-    unet_cfg, vae_cfg, text_cfg = tiny_configs() if args.config == "tiny" else sd15_configs()
-    with torch.device(args.device):  # random init on the device: seconds instead of a minute on the CPU
-        unet = UNet2DConditionModel(**unet_cfg)
+    unet, vae, text = random_sd_modules(args.config, args.device)
+    with torch.device(args.device):
         controlnet = ControlNetModel.from_unet(unet)
-        vae = AutoencoderKL(**vae_cfg)
-        text = CLIPTextModel(CLIPTextConfig(**text_cfg))
     scheduler = DDIMScheduler(**SD15_SCHEDULER)
     pipe = StableDiffusionControlNetPipeline(vae=vae, text_encoder=text, tokenizer=None, unet=unet,
                                              controlnet=controlnet, scheduler=scheduler, safety_checker=None,
@@ -84,13 +75,11 @@ def main():
     p.add_argument("--compile", action="store_true", help="torch.compile the U-Net and ControlNet")
     p.add_argument("--compile-mode", default="reduce-overhead")
     p.add_argument("--flops", action="store_true", help="also count the FLOPs of one denoising step")
-    p.add_argument("--no-controlnet", action="store_true", help="plain StableDiffusionPipeline work (no ControlNet)")
     args = p.parse_args()
     if args.device == "cpu" and args.dtype != "fp32":
         p.error("--device cpu needs --dtype fp32")
 
     pipe = build_pipeline(args)
-    dev = args.device
     if args.compile:
         pipe.unet = torch.compile(pipe.unet, mode=args.compile_mode, fullgraph=True)
         pipe.controlnet = torch.compile(pipe.controlnet, mode=args.compile_mode, fullgraph=True)
@@ -115,8 +104,6 @@ def measure(pipe, args, b):
         kwargs = dict(prompt_embeds=prompt, negative_prompt_embeds=negative, image=control,
                       num_inference_steps=args.steps, guidance_scale=args.guidance, height=args.size,
                       width=args.size, generator=g, output_type="pt")
-        if args.no_controlnet:
-            kwargs["controlnet_conditioning_scale"] = 0.0
         return pipe(**kwargs).images
 
     sync()

@@ -18,13 +18,10 @@ import copy
 import json
 import sys
 import time
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from export_sd import SD15_SCHEDULER, sd15_configs, tiny_configs  # noqa: E402
+from random_sd import SD15_SCHEDULER, random_sd_modules
 
 
 def main():
@@ -37,18 +34,12 @@ def main():
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--steps", type=int, default=5)
     args = p.parse_args()
-    from diffusers import AutoencoderKL, ControlNetModel, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import ControlNetModel, DDPMScheduler
 
     dev = args.device
     cuda = dev.startswith("cuda")
     weight_dtype = torch.bfloat16 if args.precision == "bf16" else torch.float32
-    torch.manual_seed(0)
-    unet_cfg, vae_cfg, text_cfg = tiny_configs() if args.config == "tiny" else sd15_configs()
-    with torch.device(dev):  # random init on the device: seconds instead of a minute on the CPU
-        unet = UNet2DConditionModel(**unet_cfg)
-        vae = AutoencoderKL(**vae_cfg)
-        text = CLIPTextModel(CLIPTextConfig(**text_cfg))
+    unet, vae, text = random_sd_modules(args.config, dev)
     scheduler = DDPMScheduler(**{k: v for k, v in SD15_SCHEDULER.items() if k != "set_alpha_to_one"})
     with torch.device(dev):
         template = ControlNetModel.from_unet(unet)  # fp32, before the frozen models are cast

@@ -44,6 +44,12 @@ run() {
     return $rc
 }
 save() { tar -C "$work" -czf "$out/results.tar.gz" json logs 2>/dev/null; }
+# summary JSON LOG KEY...: the KEYs of a benchmark's JSON on one line, or the end of its log if it has none.
+summary() {
+    local json=$1 log=$2; shift 2
+    "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d.get(k) for k in sys.argv[2:]}))' \
+        "$json" "$@" 2>/dev/null || tail -5 "$log"
+}
 mkdir -p "$work/logs"
 
 stage "environment"
@@ -152,8 +158,8 @@ if want sample && [[ -f $sd15/model.json ]]; then
         run 120 "$sp" bench sample --model "$sd15" "${extra[@]}" --width 512 --height 512 --steps 50 --guidance 7.5 \
             --batch-size "$b" --warmup "$w" --repeats "$r" --device cuda >"$work/json/sample_${mode}_b$b.json" \
             2>"$work/logs/sample_${mode}_b$b.log"
-        "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d[k] for k in ("mode","batch_size","seconds_per_image","stages_seconds_per_batch","peak_memory_bytes")}))' \
-            "$work/json/sample_${mode}_b$b.json" || tail -5 "$work/logs/sample_${mode}_b$b.log"
+        summary "$work/json/sample_${mode}_b$b.json" "$work/logs/sample_${mode}_b$b.log" \
+            mode batch_size seconds_per_image stages_seconds_per_batch peak_memory_bytes
     done
     save
 fi
@@ -177,8 +183,8 @@ if want train && [[ -f $sd15/model.json ]]; then
             --data "$data512/mapping_file_training.json" --set data.batch_size="$b" --set train.device=cuda \
             --set precision.mode=bf16 --set train.activation_checkpointing="$ckpt" --set adapter.mode="$mode" \
             --warmup 2 --steps 5 >"$work/json/$name.json" 2>"$work/logs/$name.log"
-        "$py" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({k: d.get(k) for k in ("mode","batch_size","activation_checkpointing","samples_per_s","seconds_per_step","peak_memory_mib","mean_loss")}))' \
-            "$work/json/$name.json" || tail -5 "$work/logs/$name.log"
+        summary "$work/json/$name.json" "$work/logs/$name.log" \
+            mode batch_size activation_checkpointing samples_per_s seconds_per_step peak_memory_mib mean_loss
     done
     save
 fi
