@@ -9,6 +9,19 @@ build=${STABLEPOSE_BUILD_DIR:-$root/build}
 venv=$root/.venv
 jobs=${STABLEPOSE_JOBS:-$(nproc)}
 log() { printf '[setup] %s\n' "$*"; }
+pip_install() {  # pip_install WHAT ARGS...: pip install with resumed downloads, retried up to 5 times
+  local what=$1 attempt; shift
+  local resume=() help; help=$("$venv/bin/python" -m pip install --help 2>/dev/null || true)
+  [[ $help == *--resume-retries* ]] && resume=(--resume-retries 20)  # pip 25.1 and later
+  for attempt in 1 2 3 4 5; do
+    "$venv/bin/python" -m pip install -q --retries 10 --timeout 60 "${resume[@]}" "$@" && return 0
+    ((attempt < 5)) || break
+    log "pip could not install $what (attempt $attempt of 5); retrying in $((attempt * 15)) s"
+    sleep $((attempt * 15))
+  done
+  log "error: pip failed 5 times to install $what; check the network to PyPI and run scripts/setup.sh again"
+  return 1
+}
 
 # 1. System packages (Debian), only those missing.
 packages=(cmake g++ ninja-build ccache pkg-config python3-venv libopencv-dev nlohmann-json3-dev libspdlog-dev
@@ -28,8 +41,8 @@ missing=($(printf '%s\n' "${missing[@]}" | sed '/^$/d'))
 if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
   log "installing system packages: ${missing[*]}"
-  $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  $sudo apt-get update -q -o Acquire::Retries=5
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q -o Acquire::Retries=5 --no-install-recommends "${missing[@]}"
 fi
 
 # 2. Python environment, re-synced only when scripts/requirements.txt changes.
@@ -42,8 +55,11 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing Python packages (torch is large: about 5 GB with its CUDA libraries)"
-  "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -r "$requirements"
+  # The CUDA wheels torch pulls in are hundreds of MB each, and a dropped connection must not end the set-up:
+  # pip resumes a broken download (--resume-retries), and the whole install is retried, keeping the wheels
+  # that finished in pip's cache.
+  pip_install "pip" --upgrade pip
+  pip_install "the requirements" -r "$requirements"
   echo "$want" > "$stamp"
 fi
 
