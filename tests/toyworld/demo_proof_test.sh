@@ -58,5 +58,8 @@ print(f"PCE (reported only): stable_pose {pce['stable_pose']:.3f}, base {pce['ba
 sys.exit(0 if passes("stable_pose") and not passes("ablated") else 1)
 PY
 check "stable_pose is far above the base model in AP, and the ablation is not" "[ $? -eq 0 ]"
+# Where PCE comes from and how wide its noise is at 120 images (printed, not asserted; docs/toyworld.md).
+"$python" "$root/scripts/toyworld/pce_breakdown.py" base="$work/demo/samples/base" \
+  stable_pose="$work/demo/samples/stable_pose" ablated="$work/demo/samples/ablated"
 echo "$failures failure(s)"
 [ "$failures" -eq 0 ]

@@ -46,6 +46,27 @@ assert sum(1 for _ in open('$work/demo/vae_roundtrip/manifest.jsonl')) == 8
 \" || { tail -20 '$work/vae.log'; false; }"
 "$python" "$root/scripts/toyworld/vae_roundtrip.py" --demo "$work/nowhere" > "$work/vae_bad.log" 2>&1
 check "vae_roundtrip: a missing run folder is named" "[ $? -ne 0 ] && grep -q 'nowhere/real/manifest.jsonl is missing' '$work/vae_bad.log'"
+# The PCE breakdown on the same samples: its PCE per run is the report's (same detector, same counting rule), and
+# the paired interval against the base model is given for the other runs.
+s=$work/demo/samples
+"$python" "$root/scripts/toyworld/pce_breakdown.py" base=$s/base controlnet=$s/controlnet stable_pose=$s/stable_pose \
+  --bootstrap 200 --json "$work/pce.json" > "$work/pce.log" 2>&1
+check "pce_breakdown: the report's PCE per run, intervals against the base model" "[ $? -eq 0 ] && '$python' -c \"
+import json
+report = {x['name']: x['pose']['PCE'] for x in json.load(open('$work/demo/report/report.json'))['runs']}
+rows = json.load(open('$work/pce.json'))
+assert list(rows) == ['base', 'controlnet', 'stable_pose'], list(rows)
+for name, row in rows.items():
+    assert abs(row['pce'] - report[name]) < 1e-9, (name, row['pce'], report[name])
+    assert row['images'] == 8 and sum(row['histogram'].values()) == 8, row
+    assert abs(row['exact'] + row['too_many'] + row['too_few'] - 1) < 1e-9, row
+    if name != 'base':
+        d = row['pce_minus_base']
+        assert d['ci95'][0] <= d['mean'] <= d['ci95'][1], d
+        assert abs(d['mean'] - (row['pce'] - rows['base']['pce'])) < 1e-9, d
+\" || { cat '$work/pce.log'; false; }"
+"$python" "$root/scripts/toyworld/pce_breakdown.py" base=$work/nowhere > "$work/pce_bad.log" 2>&1
+check "pce_breakdown: a folder without a manifest is refused" "[ $? -ne 0 ] && grep -q 'stablepose sample' '$work/pce_bad.log'"
 # The skeleton-branch probe on the 4-step Stable-Pose run: one row per checkpoint; zero_convs.0 starts at zero
 # and moves by at most a few Adam steps of lr 5e-4, so p is still small while the encoder's output is not.
 "$python" "$root/scripts/toyworld/branch_probe.py" --demo "$work/demo" --count 4 --stablepose "$build/stablepose" \
