@@ -35,6 +35,8 @@ void add_bench_sample_command(CLI::App& app) {
     cmd->add_option("--warmup", options->warmup)->capture_default_str();
     cmd->add_option("--repeats", options->repeats)->capture_default_str();
     cmd->add_option("--device", options->device)->capture_default_str();
+    cmd->add_flag("--cuda-graph", options->cuda_graphs,
+                  "On CUDA: replay each step as a CUDA graph (stablepose sample --cuda-graph)");
     cmd->callback([=] {
         const auto& s = options->settings;  // the parsed values (the `s` above was copied before parsing)
         if (!adapter->empty()) options->adapter = *adapter;

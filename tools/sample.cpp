@@ -45,6 +45,9 @@ void add_sample_command(CLI::App& app) {
     cmd->add_flag("--ablate-pose-features", options->zero_condition_features,
                   "Diagnostic: give the adapter all-zero pose features (stable_pose masks still follow the pose)");
     cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+    cmd->add_flag("--cuda-graph", options->cuda_graphs,
+                  "On CUDA: replay each step's adapter and U-Net as one CUDA graph after two eager steps "
+                  "(not yet validated on a GPU: docs/sample.md)");
     cmd->add_option("--config", *preset, "Preset whose \"pose_condition\" section sets style and masks")
         ->check(CLI::ExistingFile);
     cmd->add_option("--schema", options->schema, "Keypoint schema: coco17 or a schema JSON file")->capture_default_str();

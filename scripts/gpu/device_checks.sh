@@ -10,7 +10,8 @@
 #   toy     toy world on CUDA: fp32 vs bf16 training losses, --resume continuing the loss curve, one-process
 #           NCCL against no process group, the same adapter sampled on the CPU and on CUDA
 #   export  scripts/export_sd.py --random-full, bf16, cuda, channels-last (needed by the four below)
-#   sample  stablepose bench sample, 512x512, DDIM 50, guidance 7.5: none / stable_pose / controlnet, batch 1, 8
+#   sample  stablepose bench sample, 512x512, DDIM 50, guidance 7.5: none / stable_pose / controlnet, batch 1, 8;
+#           stable_pose also with --cuda-graph
 #   peer    diffusers StableDiffusionControlNetPipeline, eager, batch 1 and 8, with a FLOP count
 #   train   stablepose bench train, bf16, 512x512: Stable-Pose at batch 4, 8, 4 with activation checkpointing;
 #           ControlNet mode at batch 4
@@ -149,17 +150,20 @@ fi
 
 if want sample && [[ -f $sd15/model.json ]]; then
     stage "stablepose bench sample: 512x512, DDIM 50, guidance 7.5, bf16"
-    # "MODE BATCH WARMUP REPEATS" per run; STABLEPOSE_SAMPLE_SPECS="stable_pose 1 1 2;controlnet 8 1 1" picks some.
-    specs=("stable_pose 1 1 2" "controlnet 1 1 2" "none 1 1 2" "stable_pose 8 1 1" "controlnet 8 1 1")
+    # "MODE BATCH WARMUP REPEATS [graph]" per run ("graph": --cuda-graph);
+    # STABLEPOSE_SAMPLE_SPECS="stable_pose 1 1 2;stable_pose 1 1 2 graph" picks some.
+    specs=("stable_pose 1 1 2" "stable_pose 1 1 2 graph" "controlnet 1 1 2" "none 1 1 2" "stable_pose 8 1 1"
+           "stable_pose 8 1 1 graph" "controlnet 8 1 1")
     [[ -n ${STABLEPOSE_SAMPLE_SPECS:-} ]] && IFS=';' read -ra specs <<<"$STABLEPOSE_SAMPLE_SPECS"
     for spec in "${specs[@]}"; do
-        read -r mode b w r <<<"$spec"
+        read -r mode b w r graph <<<"$spec"
         extra=(); [[ $mode != none ]] && extra=(--init-adapter-mode "$mode")
+        name=sample_${mode}_b$b; [[ ${graph:-} == graph ]] && { extra+=(--cuda-graph); name+=_graph; }
         run 120 "$sp" bench sample --model "$sd15" "${extra[@]}" --width 512 --height 512 --steps 50 --guidance 7.5 \
-            --batch-size "$b" --warmup "$w" --repeats "$r" --device cuda >"$work/json/sample_${mode}_b$b.json" \
-            2>"$work/logs/sample_${mode}_b$b.log"
-        summary "$work/json/sample_${mode}_b$b.json" "$work/logs/sample_${mode}_b$b.log" \
-            mode batch_size seconds_per_image stages_seconds_per_batch peak_memory_bytes
+            --batch-size "$b" --warmup "$w" --repeats "$r" --device cuda >"$work/json/$name.json" \
+            2>"$work/logs/$name.log"
+        summary "$work/json/$name.json" "$work/logs/$name.log" \
+            mode batch_size cuda_graphs seconds_per_image stages_seconds_per_batch peak_memory_bytes
     done
     save
 fi

@@ -134,6 +134,16 @@ std::vector<torch::Tensor> PmsaVitImpl::layer_masks(const torch::Tensor& masks, 
     return allowed;
 }
 
+const torch::Tensor& PmsaVitImpl::position_code(int64_t h, int64_t w, const torch::Tensor& like) {
+    const auto& c = position_code_;
+    if (!c.defined() || position_h_ != h || position_w_ != w || c.device() != like.device() ||
+        c.scalar_type() != like.scalar_type()) {
+        position_code_ = posemb_sincos_2d(h, w, options_.dim).to(like.device(), like.scalar_type());
+        position_h_ = h, position_w_ = w;
+    }
+    return position_code_;
+}
+
 torch::Tensor PmsaVitImpl::forward(const torch::Tensor& img, const torch::Tensor& masks) {
     const int p = options_.patch_size;
     if (img.dim() != 4 || img.size(1) != options_.channels || img.size(2) % p != 0 || img.size(3) % p != 0)
@@ -147,7 +157,7 @@ torch::Tensor PmsaVitImpl::forward(const torch::Tensor& img, const torch::Tensor
         allowed = layer_masks(masks.to(img.device()), batch, img.size(2), img.size(3));
     }
     auto x = embed_norm_(embed_(patch_norm_(patchify(reduce_(img), p))));  // [B, N, dim]
-    x = x + posemb_sincos_2d(h, w, options_.dim).to(x.device(), x.scalar_type());
+    x = x + position_code(h, w, x);
     x = transformer(x, allowed);
     return expand_(unpatchify(x, h, w, p));
 }

@@ -5,11 +5,16 @@
 
 #include "stablepose/error.h"
 #include "stablepose/io/device_memory.h"
+#include "stablepose/sample/cuda_graph_step.h"
 
 namespace stablepose {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Eager steps before a CUDA graph is recorded: the TorchScript executor profiles the U-Net on its first call
+// and optimises on the second, and capture needs the optimised graph settled.
+constexpr int64_t kEagerStepsBeforeCapture = 2;
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -182,28 +187,53 @@ torch::Tensor SamplingPipeline::generate(const std::vector<ImageRequest>& batch,
     const auto zeros = adapter_ ? std::vector<torch::Tensor>{} : zero_residuals(cfg ? 2 * b : b, h, w);
     const auto timesteps = scheduler->timesteps().to(device);  // copied once, not one copy per step
     const int64_t n = scheduler->num_steps();
+    // The network part of a step, in two halves so that stage times can split it: the adapter's residuals
+    // (scaled; zeros without an adapter or outside the control window), then the U-Net and the guidance.
+    // [B', C, h, w] in, guided eps [B, C, h, w] float32 out.
+    const auto residuals_for = [&](const torch::Tensor& x_in, const torch::Tensor& t_in, double scale) {
+        if (!adapter_) return zeros;
+        if (scale == 0.0) return zero_residuals(x_in.size(0), h, w);
+        return adapter_->adapter->forward(x_in.to(adapter_dtype_), t_in, context.to(adapter_dtype_), features, masks,
+                                          scale);
+    };
+    const auto guided_eps = [&](const torch::Tensor& x_in, const torch::Tensor& t_in,
+                                const std::vector<torch::Tensor>& residuals) {
+        auto eps = sd_.unet(x_in, t_in, context, residuals);  // float32
+        if (!cfg) return eps;
+        const auto parts = eps.chunk(2);
+        return parts[0] + s.guidance_scale * (parts[1] - parts[0]);
+    };
+    // With CUDA graphs the first steps run eagerly (the warm-up), then one step is recorded and replayed for
+    // every later step with the same control scale; a step with another scale (outside the control window)
+    // runs eagerly. Declared after everything the graph reads, so it is destroyed first.
+    const bool graphs = options_.cuda_graphs && CudaGraphStep::supported(device) && n > kEagerStepsBeforeCapture;
+    std::unique_ptr<CudaGraphStep> graph;
+    double graph_scale = 0.0;
     reset_peak_memory(device);
     for (int64_t i = 0; i < n; ++i) {
         const auto x_in = scheduler->scale_model_input(cfg ? torch::cat({x, x}) : x, i);
         const auto t_in = timesteps[i].expand({x_in.size(0)});
-        std::vector<torch::Tensor> residuals = zeros;
-        if (adapter_) {
-            const double scale = s.control_scale * control_keep(i, n, s.control_start, s.control_end);
-            stage = Clock::now();
-            if (scale == 0.0) {
-                residuals = zero_residuals(x_in.size(0), h, w);
-            } else {
-                residuals = adapter_->adapter->forward(x_in.to(adapter_dtype_), t_in, context.to(adapter_dtype_),
-                                                       features, masks, scale);
-            }
-            end_stage();
-            t.adapter += seconds_since(stage);
-        }
+        const double scale = adapter_ ? s.control_scale * control_keep(i, n, s.control_start, s.control_end) : 0.0;
         stage = Clock::now();
-        auto eps = sd_.unet(x_in, t_in, context, residuals);  // float32
-        if (cfg) {
-            const auto parts = eps.chunk(2);
-            eps = parts[0] + s.guidance_scale * (parts[1] - parts[0]);
+        torch::Tensor eps;
+        if (graphs && i >= kEagerStepsBeforeCapture && (!graph || scale == graph_scale)) {
+            if (!graph) {
+                graph = std::make_unique<CudaGraphStep>(
+                    [&](const std::vector<torch::Tensor>& in) {
+                        return guided_eps(in[0], in[1], residuals_for(in[0], in[1], scale));
+                    },
+                    std::vector<torch::Tensor>{x_in, t_in});
+                graph_scale = scale;
+            }
+            eps = (*graph)({x_in, t_in});
+        } else {
+            const auto residuals = residuals_for(x_in, t_in, scale);
+            if (adapter_) {
+                end_stage();
+                t.adapter += seconds_since(stage);
+                stage = Clock::now();
+            }
+            eps = guided_eps(x_in, t_in, residuals);
         }
         if (scheduler->stochastic()) {
             std::vector<torch::Tensor> step_noise;
@@ -216,6 +246,7 @@ torch::Tensor SamplingPipeline::generate(const std::vector<ImageRequest>& batch,
         end_stage();
         t.unet += seconds_since(stage);
     }
+    graph.reset();
     t.peak_unet = std::max(t.peak_unet, peak_memory_bytes(device));
     t.peak_adapter = t.peak_unet;  // the adapter runs inside the same loop
 

@@ -42,7 +42,9 @@ nlohmann::json run_sample_bench(const SampleBenchOptions& options) {
     }
     auto tokenizer = ClipTokenizer::from_file(sd.spec.tokenizer_path());
     const auto dtype = sd.spec.dtype;
-    SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer));
+    PipelineOptions pipeline_options;
+    pipeline_options.cuda_graphs = options.cuda_graphs;
+    SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer), pipeline_options);
 
     PoseSource source;
     source.path = options.pose.empty() ? find_asset("examples/two_people.json") : options.pose;
@@ -78,6 +80,7 @@ nlohmann::json run_sample_bench(const SampleBenchOptions& options) {
             {"mode", pipeline.adapter() ? to_string(pipeline.adapter()->adapter->config().mode) : "none"},
             {"adapter", pipeline.adapter() ? pipeline.adapter()->source : "none"},
             {"batch_size", options.batch_size},
+            {"cuda_graphs", options.cuda_graphs && device.is_cuda()},
             {"repeats", options.repeats},
             {"warmup", options.warmup},
             {"settings", options.settings.to_json()},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `stablepose bench sample --init-adapter-mode`: an adapter initialised from the U-Net is timed in each mode and
-# named in the JSON; giving it together with --adapter, or an unknown mode, is refused.
+# named in the JSON; giving it together with --adapter, or an unknown mode, is refused. --cuda-graph is a no-op
+# on the CPU, and the JSON says so.
 #   bench_sample_cli_test.sh STABLEPOSE MODEL_DIR WORK_DIR
 set -euo pipefail
 tool=$1 model=$2 work=$3
@@ -16,6 +17,10 @@ for mode in stable_pose controlnet; do
 done
 "$tool" bench sample "${common[@]}" > "$work/none.json"
 grep -q '"mode": "none"' "$work/none.json" || { echo "FAIL: no adapter should be mode none"; exit 1; }
+grep -q '"cuda_graphs": false' "$work/none.json" || { echo "FAIL: cuda_graphs not reported"; exit 1; }
+# --cuda-graph is accepted on the CPU, where it does nothing: the JSON says no graphs ran.
+"$tool" bench sample "${common[@]}" --init-adapter-mode stable_pose --cuda-graph > "$work/graph.json"
+grep -q '"cuda_graphs": false' "$work/graph.json" || { echo "FAIL: CUDA graphs claimed on the CPU"; exit 1; }
 if "$tool" bench sample "${common[@]}" --init-adapter-mode stable_pose --adapter "$work/none.json" > "$work/both.out" 2>&1; then
   echo "FAIL: --adapter with --init-adapter-mode accepted"; exit 1
 fi

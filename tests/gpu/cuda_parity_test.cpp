@@ -1,9 +1,11 @@
 // CUDA checks (ctest label `gpu`): each test is skipped where no CUDA device is visible, so the CPU suite
 // stays green. They compare the CUDA paths with the fp32 / CPU paths whose Python parity the CPU tests prove:
-// the pose-masked ViT's fused (SDPA) and explicit attention, and the adapter + traced U-Net step under bf16
-// and fp16 autocast against fp32. The measured errors are printed, so a run states its own numbers.
+// the pose-masked ViT's fused (SDPA) and explicit attention, the adapter + traced U-Net step under bf16
+// and fp16 autocast against fp32, and sampling with CUDA graphs against eager sampling. The measured errors are printed, so a run states its own numbers.
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <optional>
 
 #include <torch/torch.h>
 
@@ -11,6 +13,7 @@
 #include "stablepose/nn/pmsa_vit.h"
 #include "stablepose/nn/stable_pose_adapter.h"
 #include "stablepose/pose/pose_masks.h"
+#include "stablepose/sample/pipeline.h"
 #include "stablepose/sd/frozen_sd.h"
 #include "stablepose/train/mixed_precision.h"
 #include "test_util.h"
@@ -29,6 +32,29 @@ torch::Device test_device() { return torch::cuda::is_available() ? torch::kCUDA 
 double relative_rms(const torch::Tensor& a, const torch::Tensor& b) {
     const auto x = a.to(torch::kCPU, torch::kFloat64), y = b.to(torch::kCPU, torch::kFloat64);
     return ((x - y).norm() / y.norm()).item<double>();
+}
+
+// The toy model for the test device. A traced model runs only on the device it was traced on, so on CUDA this
+// is the CUDA export named by STABLEPOSE_GPU_TEST_MODEL; empty when that is not set.
+constexpr const char* kNeedsCudaModel =
+    "set STABLEPOSE_GPU_TEST_MODEL to a CUDA export of the toy model: "
+    "scripts/export_sd.py --retarget assets/toyworld/base_model DIR --device cuda";
+std::filesystem::path toy_model_for_test_device() {
+    if (!test_device().is_cuda()) return find_asset("toyworld/base_model");
+    const char* cuda_model = std::getenv("STABLEPOSE_GPU_TEST_MODEL");
+    return cuda_model == nullptr ? std::filesystem::path() : std::filesystem::path(cuda_model);
+}
+
+// An adapter of `mode` initialised from the U-Net, every weight perturbed so that the zero convs pass something.
+StablePoseAdapter perturbed_adapter(const FrozenStableDiffusion& sd, AdapterMode mode) {
+    AdapterConfig config;
+    config.unet = sd.spec.unet;
+    config.mode = mode;
+    StablePoseAdapter adapter(config);
+    initialize_adapter_from_unet(adapter, sd.unet.state_dict());
+    torch::NoGradGuard no_grad;
+    for (auto& p : adapter->parameters()) p.add_(0.02 * torch::randn_like(p));
+    return adapter;
 }
 
 TEST(Gpu, PmsaVitFusedAndExplicitAttentionAgreeOnCuda) {
@@ -69,26 +95,14 @@ TEST(Gpu, AdapterAndTracedUNetStepUnderBf16AndFp16AutocastMatchFp32) {
     torch::NoGradGuard no_grad;
     // A traced model runs only on the device it was traced on: on CUDA this needs a CUDA export of the toy
     // model (scripts/export_sd.py --retarget assets/toyworld/base_model DIR --device cuda).
-    auto model = find_asset("toyworld/base_model");
-    if (test_device().is_cuda()) {
-        const char* cuda_model = std::getenv("STABLEPOSE_GPU_TEST_MODEL");
-        if (cuda_model == nullptr)
-            GTEST_SKIP() << "set STABLEPOSE_GPU_TEST_MODEL to a CUDA export of the toy model: "
-                            "scripts/export_sd.py --retarget assets/toyworld/base_model DIR --device cuda";
-        model = cuda_model;
-    }
+    const auto model = toy_model_for_test_device();
+    if (model.empty()) GTEST_SKIP() << kNeedsCudaModel;
     FrozenLoadOptions load;
     load.device = test_device();
     auto sd = FrozenStableDiffusion::load(model, load);
     torch::manual_seed(5);
     for (const auto mode : {AdapterMode::kStablePose, AdapterMode::kControlNet}) {
-        AdapterConfig config;
-        config.unet = sd.spec.unet;
-        config.mode = mode;
-        StablePoseAdapter adapter(config);
-        initialize_adapter_from_unet(adapter, sd.unet.state_dict());
-        // The zero convs start at zero; perturb every weight so the residuals reach the U-Net.
-        for (auto& p : adapter->parameters()) p.add_(0.02 * torch::randn_like(p));
+        auto adapter = perturbed_adapter(sd, mode);
         adapter->to(test_device());
         const int64_t h = 16;  // 128 px, the toy world's size
         const auto skeleton = (torch::rand({2, 3, 8 * h, 8 * h}) * 2 - 1).to(test_device());
@@ -116,6 +130,58 @@ TEST(Gpu, AdapterAndTracedUNetStepUnderBf16AndFp16AutocastMatchFp32) {
                     to_string(mode).c_str(), err[0], err[1]);
         EXPECT_LT(err[0], 3e-2) << to_string(mode);
         EXPECT_LT(err[1], 5e-3) << to_string(mode);
+    }
+}
+
+// Sampling with the step recorded as a CUDA graph (PipelineOptions::cuda_graphs) gives the images of eager
+// sampling: with the Stable-Pose adapter, with a control window that ends part-way (the late steps run eagerly
+// again), with the ControlNet mode, and without an adapter. On the CPU (the dry run) the option does nothing,
+// so there the test only runs its own code.
+TEST(Gpu, CudaGraphSamplingMatchesEagerSampling) {
+    SKIP_WITHOUT_CUDA();
+    const auto model = toy_model_for_test_device();
+    if (model.empty()) GTEST_SKIP() << kNeedsCudaModel;
+    FrozenLoadOptions load;
+    load.device = test_device();
+    struct Case {
+        std::string name;
+        std::optional<AdapterMode> mode;
+        double control_end;
+    };
+    const std::vector<Case> cases{{"stable_pose", AdapterMode::kStablePose, 1.0},
+                                  {"stable_pose, control ends at 0.6", AdapterMode::kStablePose, 0.6},
+                                  {"controlnet", AdapterMode::kControlNet, 1.0},
+                                  {"no adapter", std::nullopt, 1.0}};
+    for (const auto& c : cases) {
+        torch::Tensor images[2];
+        for (const bool graphs : {false, true}) {
+            auto sd = FrozenStableDiffusion::load(model, load);
+            std::optional<LoadedAdapter> adapter;
+            if (c.mode) {
+                torch::manual_seed(5);
+                adapter.emplace();
+                adapter->adapter = perturbed_adapter(sd, *c.mode);
+            }
+            auto tokenizer = ClipTokenizer::from_file(sd.spec.tokenizer_path());
+            PipelineOptions options;
+            options.cuda_graphs = graphs;
+            SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer), options);
+            GenerationSettings s;
+            s.width = s.height = 128;
+            s.steps = 10;
+            s.guidance_scale = 5.0;
+            s.control_end = c.control_end;
+            torch::manual_seed(6);
+            const auto skeleton = torch::rand({3, 128, 128}) * 2 - 1;
+            std::vector<ImageRequest> batch{{s, "a red figure on a sandy background", "", 1, skeleton, 0},
+                                            {s, "two figures on a wooden background", "", 2, skeleton, 0}};
+            images[graphs] = pipeline.generate(batch);
+            if (graphs) images[graphs] = pipeline.generate(batch);  // a second batch records a new graph
+        }
+        const double diff = (images[0] - images[1]).abs().max().item<double>();
+        std::printf("[gpu] CUDA graph vs eager sampling (%s): max |difference| %.3g of the [0, 1] range\n",
+                    c.name.c_str(), diff);
+        EXPECT_LT(diff, 1.0 / 255) << c.name;
     }
 }
 

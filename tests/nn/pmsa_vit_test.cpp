@@ -60,6 +60,26 @@ TEST(PmsaVit, MatchesThePythonReferenceWithOfficialNames) {
     }
 }
 
+// The position code is cached per grid, device and dtype: a module that has seen other grids (the transposed
+// one has as many tokens) and another dtype gives what a fresh module with the same weights gives.
+TEST(PmsaVit, CachedPositionCodeFollowsTheGridAndTheDtype) {
+    torch::NoGradGuard no_grad;
+    PmsaVit reused;
+    for (auto [h, w] : {std::pair{8, 16}, std::pair{16, 8}, std::pair{8, 16}, std::pair{12, 12}}) {
+        PmsaVit fresh;
+        load_state_dict(*fresh, state_dict(*reused), "");
+        const auto x = torch::randn({1, 320, h, w});
+        const auto masks = torch::randint(0, 2, {2, h, w}).to(torch::kFloat32);
+        EXPECT_TRUE(torch::equal(reused(x, masks), fresh(x, masks))) << h << "x" << w;
+    }
+    PmsaVit fresh;
+    load_state_dict(*fresh, state_dict(*reused), "");
+    reused->to(torch::kFloat64);
+    fresh->to(torch::kFloat64);
+    const auto x = torch::randn({1, 320, 8, 16}, torch::kFloat64);
+    EXPECT_TRUE(torch::equal(reused(x), fresh(x)));
+}
+
 TEST(PmsaVit, PositionCodeMatchesReferenceForAnyGrid) {
     EXPECT_LE(testing::max_abs_diff(posemb_sincos_2d(16, 24, 512), testing::golden("networks", "posemb_16x24")), 1e-6);
     const auto pe = posemb_sincos_2d(2, 3, 8);  // token n = i*3 + j; x (column) first

@@ -15,10 +15,10 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kGolden(STABLEPOSE_GOLDEN_DIR);
 
-SamplingPipeline make_pipeline(std::optional<LoadedAdapter> adapter) {
+SamplingPipeline make_pipeline(std::optional<LoadedAdapter> adapter, PipelineOptions options = {}) {
     auto sd = FrozenStableDiffusion::load(kGolden / "tiny_sd");
     auto tokenizer = ClipTokenizer::from_file(sd.spec.tokenizer_path());
-    return SamplingPipeline(std::move(sd), std::move(adapter), std::move(tokenizer));
+    return SamplingPipeline(std::move(sd), std::move(adapter), std::move(tokenizer), std::move(options));
 }
 
 LoadedAdapter reference_controlnet() {
@@ -93,6 +93,22 @@ TEST(SamplingPipeline, SameSeedSameImageOtherSeedOtherImage) {
     const auto other = pipeline.generate({b});
     EXPECT_TRUE(torch::equal(first, again));
     EXPECT_GT(testing::max_abs_diff(first, other), 1e-3);
+}
+
+// CUDA graphs need a CUDA device (tests/gpu checks them there); on the CPU the option leaves sampling as it is.
+TEST(SamplingPipeline, CudaGraphOptionChangesNothingOnTheCpu) {
+    PipelineOptions graphs;
+    graphs.cuda_graphs = true;
+    torch::manual_seed(4);  // the adapter's fresh parts (pose encoder, ViT) come from the global generator
+    auto plain = make_pipeline(tiny_stable_pose_adapter());
+    torch::manual_seed(4);
+    auto with_option = make_pipeline(tiny_stable_pose_adapter(), graphs);
+    const auto skeleton = rgb_to_tensor(read_image_rgb(kGolden / "sample" / "skeleton_ddim.png"));
+    GenerationSettings s;
+    s.width = s.height = 64;
+    s.steps = 4;
+    const ImageRequest r{s, "a red figure", kOfficialNegativePrompt, 42, skeleton, 0};
+    EXPECT_TRUE(torch::equal(plain.generate({r}), with_option.generate({r})));
 }
 
 TEST(SamplingPipeline, ThePoseChangesTheImage) {

@@ -108,7 +108,13 @@ public:
 private:
     std::vector<torch::Tensor> layer_masks(const torch::Tensor& masks, int64_t batch, int64_t height,
                                            int64_t width) const;
+    // posemb_sincos_2d(h, w, dim) on `like`'s device in its dtype, made once per grid, device and dtype. Built
+    // on the CPU, so without the cache every forward would copy it to the GPU: a blocking copy that stops the
+    // host from queueing ahead, and that CUDA graph capture refuses.
+    const torch::Tensor& position_code(int64_t h, int64_t w, const torch::Tensor& like);
     PmsaVitOptions options_;
+    torch::Tensor position_code_;  // [h*w, dim], not a buffer: not saved, not moved by to()
+    int64_t position_h_ = 0, position_w_ = 0;
     torch::nn::Conv2d reduce_{nullptr}, expand_{nullptr};
     torch::nn::LayerNorm patch_norm_{nullptr}, embed_norm_{nullptr};
     torch::nn::Linear embed_{nullptr};

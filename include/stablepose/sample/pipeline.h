@@ -31,6 +31,10 @@ struct PipelineOptions {
     // ControlNet hint embedding); stable_pose masks still come from the pose. A run that keeps its pose accuracy
     // with this set is not using the pose features.
     bool zero_condition_features = false;
+    // On a CUDA device: record the step's network evaluation (adapter, U-Net, guidance) as a CUDA graph after
+    // two eager steps and replay it (sample/cuda_graph_step.h). Ignored on the CPU. With stage times, the
+    // adapter's share of the replayed steps is counted in `unet`.
+    bool cuda_graphs = false;
 };
 
 struct ImageRequest {

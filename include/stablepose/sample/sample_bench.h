@@ -25,6 +25,7 @@ struct SampleBenchOptions {
     int warmup = 1;
     int repeats = 3;
     std::string device = "auto";
+    bool cuda_graphs = false;  // PipelineOptions::cuda_graphs
 };
 
 // Runs warmup + repeats batches and returns {"seconds_per_image", "stages": {...}, "peak_memory_bytes": {...},

@@ -31,6 +31,7 @@ struct SampleRunOptions {
     std::optional<PoseConditionConfig> pose_condition;
     ClipTokenizerOptions tokenizer;
     bool zero_condition_features = false;  // diagnostic ablation (PipelineOptions), recorded in the manifest
+    bool cuda_graphs = false;              // PipelineOptions::cuda_graphs; ignored on the CPU
 };
 
 struct SampleRunReport {
