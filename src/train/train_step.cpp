@@ -1,5 +1,5 @@
 // One optimizer step of the training loop (trainer_impl.h): the loss of stable-pose.md §7 per micro-batch,
-// backward through the frozen U-Net into the adapter, then sync, unscale, clip and AdamW.
+// backward through the frozen U-Net into the adapter, then sync, unscale, clip and AdamW (fused_adamw.h).
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -7,6 +7,7 @@
 #include "stablepose/error.h"
 #include "stablepose/io/device_memory.h"
 #include "stablepose/train/activation_checkpoint.h"
+#include "stablepose/train/fused_adamw.h"
 #include "stablepose/train/pose_mask_loss.h"
 #include "stablepose/train/stop_signal.h"
 #include "stablepose/train/timestep_sampling.h"
@@ -93,10 +94,12 @@ StepReport Trainer::step() {
     for (int m = 0; m < accum; ++m) {
         const auto batch = loader_->next();
         const auto loss = micro_batch_loss(batch);
+        // Backward even when non-finite, so every rank runs the same collectives; the step is skipped below.
+        // The loss is read after backward is queued: reading it first would make the host wait for the
+        // forward pass before it could queue a single backward kernel.
+        scaler_->scale(loss / accum).backward();
         const double value = loss.item<double>();
         nonfinite = nonfinite || !std::isfinite(value);
-        // Backward even when non-finite, so every rank runs the same collectives; the step is skipped below.
-        scaler_->scale(loss / accum).backward();
         loss_sum += value;
         samples += batch.size();
     }
@@ -129,7 +132,7 @@ StepReport Trainer::step() {
     if (!r.skipped) {
         for (auto& group : optimizer_->param_groups())
             static_cast<torch::optim::AdamWOptions&>(group.options()).lr(r.lr);
-        optimizer_->step();
+        fused_adamw_step(*optimizer_);  // optimizer_->step()'s update, in one fused kernel per device
     }
     scaler_->update(found_inf);
     r.loss_scale = scaler_->current_scale();
