@@ -1,11 +1,14 @@
 // CUDA checks (ctest label `gpu`): each test is skipped where no CUDA device is visible, so the CPU suite
 // stays green. They compare the CUDA paths with the fp32 / CPU paths whose Python parity the CPU tests prove:
 // the pose-masked ViT's fused (SDPA) and explicit attention, the adapter + traced U-Net step under bf16
-// and fp16 autocast against fp32, and sampling with CUDA graphs against eager sampling. The measured errors are printed, so a run states its own numbers.
+// and fp16 autocast against fp32, sampling with CUDA graphs against eager sampling, and the fused AdamW step.
+// The measured errors are printed, so a run states its own numbers.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -15,6 +18,7 @@
 #include "stablepose/pose/pose_masks.h"
 #include "stablepose/sample/pipeline.h"
 #include "stablepose/sd/frozen_sd.h"
+#include "stablepose/train/fused_adamw.h"
 #include "stablepose/train/mixed_precision.h"
 #include "test_util.h"
 
@@ -183,6 +187,36 @@ TEST(Gpu, CudaGraphSamplingMatchesEagerSampling) {
                     c.name.c_str(), diff);
         EXPECT_LT(diff, 1.0 / 255) << c.name;
     }
+}
+
+// The training step's fused AdamW (train/fused_adamw.h) on CUDA against LibTorch's AdamW::step on the CPU,
+// five steps of the same gradients, with a channels-last conv weight among the parameters.
+TEST(Gpu, FusedAdamWOnCudaMatchesAdamWStepOnTheCpu) {
+    SKIP_WITHOUT_CUDA();
+    torch::manual_seed(9);
+    const std::vector<torch::Tensor> start{torch::randn({64, 32, 3, 3}), torch::randn({320, 320}), torch::randn({320})};
+    std::vector<torch::Tensor> cuda_params, cpu_params;
+    for (const auto& t : start) {
+        const auto layout = t.dim() == 4 ? torch::MemoryFormat::ChannelsLast : torch::MemoryFormat::Contiguous;
+        cuda_params.push_back(t.to(test_device()).contiguous(layout).clone(layout).requires_grad_());
+        cpu_params.push_back(t.clone().requires_grad_());
+    }
+    const auto options = torch::optim::AdamWOptions(1e-3).weight_decay(0.01);
+    torch::optim::AdamW on_device(cuda_params, options), on_cpu(cpu_params, options);
+    for (int step = 0; step < 5; ++step) {
+        for (size_t i = 0; i < start.size(); ++i) {
+            const auto g = torch::randn(start[i].sizes());
+            cpu_params[i].mutable_grad() = g;
+            cuda_params[i].mutable_grad() = g.to(test_device()).contiguous(cuda_params[i].suggest_memory_format());
+        }
+        fused_adamw_step(on_device);
+        on_cpu.step();
+    }
+    double worst = 0;
+    for (size_t i = 0; i < start.size(); ++i) worst = std::max(worst, relative_rms(cuda_params[i], cpu_params[i]));
+    std::printf("[gpu] fused AdamW on %s vs AdamW::step on the CPU, 5 steps: %.3g (relative RMS)\n",
+                test_device().str().c_str(), worst);
+    EXPECT_LT(worst, 1e-6);
 }
 
 }  // namespace
