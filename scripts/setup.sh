@@ -56,8 +56,8 @@ fi
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing Python packages (torch is large: about 5 GB with its CUDA libraries)"
   # The CUDA wheels torch pulls in are hundreds of MB each, and a dropped connection must not end the set-up:
-  # pip resumes a broken download (--resume-retries), and the whole install is retried, keeping the wheels
-  # that finished in pip's cache.
+  # pip resumes a broken download (--resume-retries), and the whole install is retried (an attempt downloads
+  # again what pip's cache did not keep; on the development machine it keeps nothing).
   pip_install "pip" --upgrade pip
   pip_install "the requirements" -r "$requirements"
   echo "$want" > "$stamp"
