@@ -212,7 +212,10 @@ torch::Tensor SamplingPipeline::generate(const std::vector<ImageRequest>& batch,
     reset_peak_memory(device);
     for (int64_t i = 0; i < n; ++i) {
         const auto x_in = scheduler->scale_model_input(cfg ? torch::cat({x, x}) : x, i);
-        const auto t_in = timesteps[i].expand({x_in.size(0)});
+        // With graphs the eager warm-up steps must see the layout the recorded step sees (the static copy is
+        // contiguous): the TorchScript executor specialises on strides, and a changed one re-optimises.
+        auto t_in = timesteps[i].expand({x_in.size(0)});
+        if (graphs) t_in = t_in.contiguous();
         const double scale = adapter_ ? s.control_scale * control_keep(i, n, s.control_start, s.control_end) : 0.0;
         stage = Clock::now();
         torch::Tensor eps;
