@@ -1,8 +1,9 @@
 // One denoising step's network evaluation (adapter, U-Net, guidance: everything between the scheduler's
 // scale_model_input and its step), recorded once as a CUDA graph and replayed for the remaining steps.
 //
-// At batch 1 a step launches about two thousand small kernels; replaying them as one graph removes the
-// host's launch cost, which is what torch.compile's "reduce-overhead" mode does for diffusers (BENCHMARKS.md).
+// Eagerly, a step launches every kernel of the adapter and the U-Net one by one, and at batch 1 they are small;
+// replaying them as one graph removes the host's launch cost, which is what torch.compile's "reduce-overhead"
+// mode does for diffusers (BENCHMARKS.md).
 // The body must be capturable: no host synchronisation, no copy from pageable host memory, no new
 // allocation outside the graph's private pool, the same kernels every call. The adapter, the PMSA ViT and the
 // traced U-Net satisfy this once warm (the ViT caches its position code on the device); the first steps run
