@@ -56,6 +56,10 @@ SamplingPipeline::SamplingPipeline(FrozenStableDiffusion sd, std::optional<Loade
     }
 }
 
+bool SamplingPipeline::uses_cuda_graphs() const {
+    return options_.cuda_graphs && CudaGraphStep::supported(sd_.spec.device);
+}
+
 std::unique_ptr<Scheduler> SamplingPipeline::make_sampler(const GenerationSettings& s) const {
     auto options = scheduler_config_.options;
     options.eta = s.eta;
@@ -206,7 +210,7 @@ torch::Tensor SamplingPipeline::generate(const std::vector<ImageRequest>& batch,
     // With CUDA graphs the first steps run eagerly (the warm-up), then one step is recorded and replayed for
     // every later step with the same control scale; a step with another scale (outside the control window)
     // runs eagerly. Declared after everything the graph reads, so it is destroyed first.
-    const bool graphs = options_.cuda_graphs && CudaGraphStep::supported(device) && n > kEagerStepsBeforeCapture;
+    const bool graphs = uses_cuda_graphs() && n > kEagerStepsBeforeCapture;
     std::unique_ptr<CudaGraphStep> graph;
     double graph_scale = 0.0;
     reset_peak_memory(device);

@@ -80,7 +80,7 @@ nlohmann::json run_sample_bench(const SampleBenchOptions& options) {
             {"mode", pipeline.adapter() ? to_string(pipeline.adapter()->adapter->config().mode) : "none"},
             {"adapter", pipeline.adapter() ? pipeline.adapter()->source : "none"},
             {"batch_size", options.batch_size},
-            {"cuda_graphs", options.cuda_graphs && device.is_cuda()},
+            {"cuda_graphs", pipeline.uses_cuda_graphs()},
             {"repeats", options.repeats},
             {"warmup", options.warmup},
             {"settings", options.settings.to_json()},

@@ -177,11 +177,11 @@ SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& option
     if (options.zero_condition_features) models["ablation"] = "zero_condition_features";
     const auto condition = resolve_pose_condition(options.pose_condition, adapter ? &*adapter : nullptr);
     models["pose_condition"] = condition.to_json();
-    if (options.cuda_graphs && !device.is_cuda())
-        spdlog::warn("--cuda-graph has no effect on {}: CUDA graphs need a CUDA device", device.str());
     SamplingPipeline pipeline(std::move(sd), std::move(adapter), std::move(tokenizer),
                               {condition.inference_masks, condition.training_masks, options.zero_condition_features,
                                options.cuda_graphs});
+    if (options.cuda_graphs && !pipeline.uses_cuda_graphs())
+        spdlog::warn("--cuda-graph has no effect on {}: CUDA graphs need a CUDA device", device.str());
     const auto schema = load_schema(options.schema);
     const auto& style = condition.style;
     const auto drawing = options.skeleton_drawing != "auto" ? parse_skeleton_drawing(options.skeleton_drawing)

@@ -77,6 +77,8 @@ public:
     const FrozenStableDiffusion& model() const { return sd_; }
     const std::optional<LoadedAdapter>& adapter() const { return adapter_; }
     const PipelineOptions& options() const { return options_; }
+    // options().cuda_graphs, where it takes effect: on a CUDA device of a build with CUDA.
+    bool uses_cuda_graphs() const;
     int64_t text_cache_size() const { return static_cast<int64_t>(text_cache_.size()); }
 
 private:
