@@ -9,6 +9,8 @@
 #   tests   ctest label `gpu` (stablepose_tests --gtest_filter=Gpu.*)
 #   toy     toy world on CUDA: fp32 vs bf16 training losses, --resume continuing the loss curve, one-process
 #           NCCL against no process group, the same adapter sampled on the CPU and on CUDA
+#   toyspeed the demo's Stable-Pose training (300 steps) and toy sampling (batch 8, DDIM 20) with and without
+#           --cuda-graph, on the toy model traced for CUDA: speed only, seconds, no full-size export
 #   export  scripts/export_sd.py --random-full, bf16, cuda, channels-last (needed by the four below)
 #   sample  stablepose bench sample, 512x512, DDIM 50, guidance 7.5: none / stable_pose / controlnet, batch 1, 8;
 #           stable_pose also with --cuda-graph
@@ -71,7 +73,7 @@ export PYTHONPATH=$work/site
 cd "$root"
 toy_model=assets/toyworld/base_model  # a CPU trace: the CPU side of the comparisons
 toy_cuda=$work/toy_model_cuda          # the same weights traced for CUDA (export_sd.py --retarget)
-if want tests || want toy; then
+if want tests || want toy || want toyspeed; then
     stage "the toy base model traced for CUDA: scripts/export_sd.py --retarget"
     run 90 "$py" scripts/export_sd.py --retarget "$toy_model" "$toy_cuda" --device cuda >"$work/logs/retarget.log" 2>&1
     tail -1 "$work/logs/retarget.log"
@@ -137,6 +139,23 @@ d = [np.abs(np.asarray(Image.open(f), np.int16) - np.asarray(Image.open(b / f.na
 print(json.dumps(dict(images=len(d), mean_abs=float(np.mean([x.mean() for x in d])),
                       max_abs=int(max(x.max() for x in d)), p99=float(np.percentile(np.concatenate([x.ravel() for x in d]), 99)))))
 EOF
+    save
+fi
+
+if want toyspeed; then
+    stage "toy world speed on CUDA: the demo's Stable-Pose training, toy sampling with and without CUDA graphs"
+    ts=$work/toyspeed
+    run 60 "$sp" toyworld generate --out "$ts/data" --count 512 --seed 0 --split-name training >/dev/null
+    run 90 "$sp" train --config configs/toyworld_stable_pose.json --model "$toy_cuda" --device cuda \
+        --data "$ts/data/mapping_file_training.json" --out "$ts/train" --steps 300 >"$work/logs/toyspeed_train.log" 2>&1
+    grep -E "step 300/300|steps done" "$work/logs/toyspeed_train.log" | tail -2
+    for graph in "" --cuda-graph; do
+        run 60 "$sp" bench sample --model "$toy_cuda" --init-adapter-mode stable_pose $graph --width 128 --height 128 \
+            --steps 20 --guidance 5 --batch-size 8 --warmup 1 --repeats 3 --device cuda \
+            >"$work/json/toyspeed_sample${graph:+_graph}.json" 2>"$work/logs/toyspeed_sample${graph:+_graph}.log"
+        summary "$work/json/toyspeed_sample${graph:+_graph}.json" "$work/logs/toyspeed_sample${graph:+_graph}.log" \
+            cuda_graphs seconds_per_image stages_seconds_per_batch
+    done
     save
 fi
 

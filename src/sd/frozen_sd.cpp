@@ -128,7 +128,12 @@ FrozenComponent::FrozenComponent(const FrozenModelSpec& spec, const std::string&
                  "sha256 " + found, kReexport);
     }
     try {
-        module_ = torch::jit::load(file.string(), spec.device);
+        // Loaded on the CPU, then parameters and buffers moved to the device: the trace's constants stay on the
+        // host. They are 0-dim scalars (head_dim = inner_dim // heads in every attention, time-embedding factors);
+        // mapped onto a GPU, each `int(head_dim)` would copy one back and wait for the device, which stalls the
+        // host once per attention call and is refused under CUDA-graph capture.
+        module_ = torch::jit::load(file.string(), torch::kCPU);
+        module_.to(spec.device);
     } catch (const c10::Error& e) {
         fail("cannot load TorchScript file '" + file.string() + "'", "a torch.jit.save archive readable by torch " +
              linked_torch_version(), e.what_without_backtrace(), kReexport);

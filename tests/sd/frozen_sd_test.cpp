@@ -1,5 +1,6 @@
 #include <fstream>
 
+#include <caffe2/serialize/inline_container.h>
 #include <nlohmann/json.hpp>
 
 #include "stablepose/io/atomic_file.h"
@@ -83,6 +84,26 @@ TEST(FrozenSd, ParametersAreFrozen) {
     const auto params = sd.unet.state_dict();
     EXPECT_TRUE(params.count("conv_in.weight"));
     for (const auto& [name, p] : params) EXPECT_FALSE(p.requires_grad()) << name;
+}
+
+// The loader keeps a trace's constants on the host (frozen_sd.cpp): right for 0-dim scalars, which mix with device
+// tensors, wrong for any larger constant. Every constant of the exported archives, the tiny test model's and the
+// shipped toy model's, is a scalar: at most 8 bytes of storage.
+TEST(FrozenSd, TraceConstantsAreScalarsThatMayStayOnTheHost) {
+    const auto toy_model = fs::path(STABLEPOSE_CONFIGS_DIR).parent_path() / "assets" / "toyworld" / "base_model";
+    for (const auto& dir : {kTinySd, toy_model}) {
+        for (const char* component : {"unet", "vae_encoder", "vae_decoder", "text_encoder"}) {
+            const auto file = dir / (std::string(component) + ".pt");
+            caffe2::serialize::PyTorchStreamReader archive(file.string());
+            int constants = 0;
+            for (const auto& record : archive.getAllRecords()) {
+                if (record.rfind("constants/", 0) != 0) continue;
+                ++constants;
+                EXPECT_LE(archive.getRecordSize(record), 8u) << file << ": " << record;
+            }
+            EXPECT_GT(constants, 0) << file;  // the records are found at all
+        }
+    }
 }
 
 TEST(FrozenSd, LoadingRefusesMismatchesWithExpectedFoundAndHint) {
