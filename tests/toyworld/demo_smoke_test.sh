@@ -60,6 +60,9 @@ for name, row in rows.items():
     assert abs(row['pce'] - report[name]) < 1e-9, (name, row['pce'], report[name])
     assert row['images'] == 8 and sum(row['histogram'].values()) == 8, row
     assert abs(row['exact'] + row['too_many'] + row['too_few'] - 1) < 1e-9, row
+    surplus = sum(int(k) * v for k, v in row['histogram'].items() if int(k) > 0)
+    assert row['scores']['surplus_detections'] == surplus, (row['scores'], surplus)
+    assert sorted(row['scores']['pce_at_cutoff']) == ['0.2', '0.3', '0.4', '0.5'], row['scores']
     if name != 'base':
         d = row['pce_minus_base']
         assert d['ci95'][0] <= d['mean'] <= d['ci95'][1], d
