@@ -126,6 +126,19 @@ def run_detector(module, samples, kind="clean"):
     return dts
 
 
+def false_people_on_textures(module, count, seed):
+    """People the detector finds on `count` texture images without anybody (seeded by `seed`): mean per image
+    and the share of images with any."""
+    rng = np.random.default_rng([seed, 7])
+    found = []
+    with torch.no_grad():
+        for _ in range(count):
+            image = np.rint(texture(rng, INPUT_HEIGHT, INPUT_HEIGHT) * 255).astype(np.uint8)
+            found.append(int(module(torch.from_numpy(image))[1].numel()))
+    return {"textures": count, "people_per_image": round(float(np.mean(found)), 4),
+            "images_with_people": round(float(np.mean(np.array(found) > 0)), 4)}
+
+
 def stablepose_stats(binary, gt_path, dt_path):
     """`stablepose eval coco` on the same files: its printed JSON."""
     proc = subprocess.run([str(binary), "eval", "coco", "--gt", str(gt_path), "--dt", str(dt_path)],
@@ -234,16 +247,41 @@ def targets(kp, xyxy, yaw, h, w, joint_sigma):
     return centre, joints, offset, offset_mask, back, type_mask, link, link_mask, reg, reg_mask, facing, facing_mask
 
 
-def make_batch(data, indices, rng, joint_sigma):
-    """[images [B, 3, H, W] in [0, 1], then the `targets` stacked]; 3% of the images replaced by an empty one
-    (a flat colour, black included, with noise) so that nothing is found where nobody is."""
+def texture(rng, h, w):
+    """Smeared multi-colour noise like the backgrounds a small diffusion model paints (docs/toyworld.md, "What
+    the surplus is"): a random base colour plus octaves of cubic-upsampled uniform noise on 2 to 32 cells
+    (sometimes stretched into streaks), and pixel noise. float32 [H, W, 3] in [0, 1]. The detector trained
+    without such images found 1.4 people per texture image on average."""
+    x = np.zeros((h, w, 3), np.float32)
+    for cells, amplitude in ((2, 0.5), (4, 0.35), (8, 0.25), (16, 0.15), (32, 0.08)):
+        across = max(2, cells // 4) if rng.random() < 0.3 else cells
+        field = rng.uniform(-1, 1, (cells, across, 3)).astype(np.float32)
+        x += amplitude * rng.uniform(0.3, 1.0) * cv2.resize(field, (w, h), interpolation=cv2.INTER_CUBIC)
+    x = rng.uniform(0, 1, 3).astype(np.float32) + x * rng.uniform(0.3, 0.8)
+    x += rng.normal(0, rng.uniform(0.0, 0.05), x.shape).astype(np.float32)
+    return np.clip(x, 0, 1)
+
+
+def make_batch(data, indices, rng, joint_sigma, empty=0.03, empty_texture=0.0, texture_overlay=0.0):
+    """[images [B, 3, H, W] in [0, 1], then the `targets` stacked]. A share `empty` of the images is replaced
+    by an empty one, so that nothing is found where nobody is: a share `empty_texture` of those a `texture`,
+    the rest a flat colour (black included) with noise. A share `texture_overlay` of the others gets a
+    zero-mean texture added (amplitude 0.05-0.3), so that figures are found on textured backgrounds too. With
+    the defaults (0.03, 0, 0) the batches are those of the committed detector (the same random draws)."""
     cols = [[] for _ in range(13)]
     for n in indices:
         _, rgb, kp, _, boxes, yaw = data[n]
-        if rng.random() < 0.03:
-            colour = rng.integers(0, 256, 3) if rng.random() < 0.7 else np.zeros(3)
-            rgb = np.broadcast_to(colour, rgb.shape).astype(np.uint8)
+        if rng.random() < empty:
+            if empty_texture > 0 and rng.random() < empty_texture:
+                rgb = np.rint(texture(rng, *rgb.shape[:2]) * 255).astype(np.uint8)
+            else:
+                colour = rng.integers(0, 256, 3) if rng.random() < 0.7 else np.zeros(3)
+                rgb = np.broadcast_to(colour, rgb.shape).astype(np.uint8)
             kp, boxes, yaw = kp[:0], boxes[:0], yaw[:0]
+        elif texture_overlay > 0 and rng.random() < texture_overlay:
+            t = texture(rng, *rgb.shape[:2])
+            overlay = (t - t.mean((0, 1))) * rng.uniform(0.05, 0.3) * 255
+            rgb = np.clip(np.rint(rgb.astype(np.float32) + overlay), 0, 255).astype(np.uint8)
         x, k, xyxy, yaw = augment(rgb, kp, boxes, yaw, rng)
         cols[0].append(x.transpose(2, 0, 1))
         h, w = x.shape[0] // STRIDE, x.shape[1] // STRIDE
@@ -317,6 +355,12 @@ def parse_args(argv=None):
     p.add_argument("--vector-weight", type=float, default=0.5, help="L1 weight of the two vector fields")
     p.add_argument("--joint-sigma", type=float, default=1.0, help="joint heatmap sigma in stride-4 cells")
     p.add_argument("--top-k", type=int, default=DECODE_DEFAULTS["top_k"], help="most people returned")
+    p.add_argument("--empty", type=float, default=0.03, help="share of training images replaced by an empty one")
+    p.add_argument("--empty-texture", type=float, default=0.0,
+                   help="share of the empty images that are textures rather than flat colours (an experiment: "
+                        "docs/toyworld.md, 'Textured negatives')")
+    p.add_argument("--texture-overlay", type=float, default=0.0,
+                   help="share of the other images with a texture added (an experiment, as --empty-texture)")
     p.add_argument("--min-score", type=float, default=DECODE_DEFAULTS["min_score"],
                    help="centre score below which no person is returned")
     p.add_argument("--candidates", type=int, default=DECODE_DEFAULTS["candidates"], help="joint peaks per type")
@@ -355,7 +399,7 @@ def train_net(net, train, args, rng, log):
         if cursor + args.batch > len(order):
             order, cursor = rng.permutation(len(train)), 0
         indices, cursor = order[cursor:cursor + args.batch], cursor + args.batch
-        batch = make_batch(train, indices, rng, args.joint_sigma)
+        batch = make_batch(train, indices, rng, args.joint_sigma, args.empty, args.empty_texture, args.texture_overlay)
         lr = args.lr * min(1.0, step / args.warmup) * 0.5 * (1 + math.cos(math.pi * (step - 1) / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
@@ -444,11 +488,14 @@ def main(argv=None):
                          "max_stat_difference": max(abs(a - b) for a, b in zip(xt, ours["stats"])),
                          "detections": len(dts), "pce": ours.get("pce")}
         log({"event": "eval", "images": kind, **results[kind]})
+    empty = false_people_on_textures(module, args.val_count, args.val_seed)
+    log({"event": "eval", "images": "texture (nobody)", **empty})
 
     meta = {"format": "stablepose.pose-detector", "format_version": 1, "name": "toyworld-centernet",
             "channel_order": "rgb",
             "config": {**config, "parameters": params, "train_s": train_s and round(train_s, 1),
                        "validation_ap": {k: v["AP"] for k, v in results.items()},
+                       "people_found_on_empty_textures": empty["people_per_image"],
                        "forward": "uint8 [H, W, 3] RGB -> (float32 [P, 17, 3] (x, y, score), float32 [P]); "
                                   "resized to 128 px height, P <= top_k with centre score >= min_score"},
             "weights_sha256": hashlib.sha256(weights_bytes(net)).hexdigest(),

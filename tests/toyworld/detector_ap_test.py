@@ -6,6 +6,9 @@ held-out split (generator seed 4242, never used in training), scored by `stablep
   the same files; on the same images blurred (Gaussian, sigma 2 px) at least MIN_AP_BLUR;
 - negative controls: the same detections shifted 10 px right, and with left/right joints swapped, score far
   lower (at most SHIFT_MAX_FRACTION, SWAP_MAX_FRACTION of the AP);
+- printed, not asserted: the people it finds on textures without anybody (train_detector.texture, the smeared
+  backgrounds a small diffusion model paints). The committed detector finds about 1.4 per image, a known
+  weakness that inflates PCE on generated images (docs/toyworld.md, "Textured negatives");
 - the C++ transport: `stablepose eval report --detector` loads detector.pt in LibTorch (metadata, sha256, the
   64x64 blank probe), runs it on the PNGs, and gets the AP that the Python run gives on the manifest's ground
   truth (evaluation.md §3: occluded joints missing), within 1e-3.
@@ -74,6 +77,10 @@ def main():
         print(f"negative control, {name}: AP {bad_ap:.4f} ({bad_ap / max(ap, 1e-9):.2f} of the detector's)")
         if bad_ap > fraction * ap:
             failures.append(f"{name}: AP {bad_ap:.4f} > {fraction} x {ap:.4f}")
+
+    empty = td.false_people_on_textures(module, 200, SEED)
+    print(f"textures without anybody: {empty['people_per_image']:.3f} people per image, "
+          f"{empty['images_with_people']:.0%} of the images with any")
 
     # The C++ transport on a manifest of the same images.
     lines = []
