@@ -68,6 +68,13 @@ for name, row in rows.items():
         assert d['ci95'][0] <= d['mean'] <= d['ci95'][1], d
         assert abs(d['mean'] - (row['pce'] - rows['base']['pce'])) < 1e-9, d
 \" || { cat '$work/pce.log'; false; }"
+"$python" "$root/scripts/toyworld/demo_panel.py" "$work/demo" "$work/panel.png" --jobs 0,3,6 > "$work/panel.log" 2>&1
+check "demo_panel: three rows of six 128 px tiles" "[ $? -eq 0 ] && '$python' -c \"
+import cv2
+assert cv2.imread('$work/panel.png').shape == (384, 768, 3)
+\" || { cat '$work/panel.log'; false; }"
+"$python" "$root/scripts/toyworld/demo_panel.py" "$work/demo" "$work/panel_bad.png" --jobs 0,99 > "$work/panel_bad.log" 2>&1
+check "demo_panel: a job the demo does not have is refused" "[ $? -ne 0 ] && grep -q 'not in every run' '$work/panel_bad.log'"
 "$python" "$root/scripts/toyworld/pce_breakdown.py" base=$work/nowhere > "$work/pce_bad.log" 2>&1
 check "pce_breakdown: a folder without a manifest is refused" "[ $? -ne 0 ] && grep -q 'stablepose sample' '$work/pce_bad.log'"
 # The skeleton-branch probe on the 4-step Stable-Pose run: one row per checkpoint; zero_convs.0 starts at zero
