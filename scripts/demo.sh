@@ -5,9 +5,13 @@
 # (AP, CAP, PCE; per view: front / side / back) scored by the shipped toy keypoint detector, with the detector on
 # the real held-out images as the ceiling.
 #
-#   scripts/demo.sh [--out DIR] [--steps N] [--train-count N] [--eval-count N] [--sample-steps N]
-#                   [--device auto|cpu|cuda] [--model DIR] [--detector DIR] [--modes "stable_pose controlnet"]
-#                   [--no-setup]
+#   scripts/demo.sh [--out DIR] [--steps N] [--train-count N] [--eval-count N] [--count-free-count N]
+#                   [--sample-steps N] [--device auto|cpu|cuda] [--model DIR] [--detector DIR]
+#                   [--modes "stable_pose controlnet"] [--no-setup]
+#
+# A second, smaller table scores the first --count-free-count of the held-out poses (default 60; 0: none) sampled
+# with prompts that do not say how many figures there are ("figures on a sandy background"), so that only the pose
+# can: the person count error (PCE) there measures pose control (docs/toyworld.md, "The proof").
 #
 # Defaults: 900 steps per adapter at batch 8, 2,000 training images, 120 held-out poses, DDIM 20 steps. On the
 # CPU the two adapters train side by side, one process each (set OMP_NUM_THREADS to override the threads per
@@ -18,7 +22,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${STABLEPOSE_BUILD_DIR:-$root/build}
 out=$root/out/demo
-steps=900 train_count=2000 eval_count=120 sample_steps=20 device=auto setup=1 modes="stable_pose controlnet"
+steps=900 train_count=2000 eval_count=120 count_free_count=60 sample_steps=20 device=auto setup=1 modes="stable_pose controlnet"
 model=$root/assets/toyworld/base_model
 detector=$root/assets/toyworld/detector
 while [ $# -gt 0 ]; do
@@ -27,6 +31,7 @@ while [ $# -gt 0 ]; do
     --steps) steps=$2; shift 2 ;;
     --train-count) train_count=$2; shift 2 ;;
     --eval-count) eval_count=$2; shift 2 ;;
+    --count-free-count) count_free_count=$2; shift 2 ;;
     --sample-steps) sample_steps=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --model) model=$2; shift 2 ;;
@@ -36,6 +41,9 @@ while [ $# -gt 0 ]; do
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
+done
+for number in "$steps" "$train_count" "$eval_count" "$count_free_count" "$sample_steps"; do
+  [[ $number =~ ^[0-9]+$ ]] || { echo "demo.sh: expected a whole number, got '$number' (see --help)" >&2; exit 2; }
 done
 [ "$setup" = 1 ] && "$root/scripts/setup.sh"
 tool=$build/stablepose
@@ -113,19 +121,24 @@ fi
 stage "held-out poses -> sample jobs (scenario = the figures' view)"
 "$tool" toyworld jobs --data "$out/data" --split validation --out "$out/jobs.json" \
   --real-manifest "$out/real/manifest.jsonl" --seed 1000 --sampler ddim --steps "$sample_steps" --guidance 5
-sample() {  # NAME [ADAPTER] [extra sample options]
-  local name=$1; shift
-  stage "sample: $name"
-  "$tool" sample "$out/jobs.json" --model "$model" -o "$out/samples/$name" --panels --batch-size 8 \
+sample() {  # JOBS FOLDER NAME [ADAPTER] [extra sample options]: FOLDER/NAME
+  local jobs=$1 folder=$2 name=$3; shift 3
+  stage "sample: $name ($(basename "$jobs"))"
+  "$tool" sample "$jobs" --model "$model" -o "$folder/$name" --panels --batch-size 8 \
     --device "$device" --config "$root/configs/toyworld_stable_pose.json" "$@"
 }
-sample base
-runs=(--run "real=$out/real" --run "base=$out/samples/base")
-for mode in controlnet stable_pose; do  # the table's row order
-  [[ " $modes " == *" $mode "* ]] || continue
-  sample $mode --adapter "$out/train_$mode/adapter.safetensors"
-  runs+=(--run "$mode=$out/samples/$mode")
-done
+sample_runs() {  # JOBS FOLDER: base and each adapter; sets runs=(--run NAME=DIR ...)
+  local jobs=$1 folder=$2
+  sample "$jobs" "$folder" base
+  runs=(--run "base=$folder/base")
+  for mode in controlnet stable_pose; do  # the table's row order
+    [[ " $modes " == *" $mode "* ]] || continue
+    sample "$jobs" "$folder" $mode --adapter "$out/train_$mode/adapter.safetensors"
+    runs+=(--run "$mode=$folder/$mode")
+  done
+}
+sample_runs "$out/jobs.json" "$out/samples"
+runs=(--run "real=$out/real" "${runs[@]}")
 
 stage "evaluate: the paper's table with the toy keypoint detector"
 "$tool" eval report --detector "$detector" --device "$device" -o "$out/report" "${runs[@]}"
@@ -134,6 +147,21 @@ echo "Rows: real = the held-out real images (the detector's ceiling); base = the
 echo "controlnet = the adapter in ControlNet mode; stable_pose = the Stable-Pose adapter (same steps and data)."
 cat "$out/report/report.md"
 echo
+
+if [ "$count_free_count" -gt 0 ]; then
+  stage "the first $count_free_count held-out poses with count-free prompts (\"figures on a <background> background\")"
+  "$tool" toyworld jobs --data "$out/data" --split validation --out "$out/jobs_count_free.json" --prompts count-free \
+    --count "$count_free_count" --seed 1000 --sampler ddim --steps "$sample_steps" --guidance 5
+  sample_runs "$out/jobs_count_free.json" "$out/samples_count_free"
+  stage "evaluate: count-free prompts"
+  "$tool" eval report --detector "$detector" --device "$device" -o "$out/report_count_free" "${runs[@]}"
+  echo
+  echo "Count-free prompts: the prompt names the background only, so only the pose says how many figures to"
+  echo "draw; a lower PCE than the base model's is the pose control the paper's PCE measures."
+  cat "$out/report_count_free/report.md"
+  echo
+fi
 echo "Run folder $out: data/, train_<mode>/ (config.json, checkpoints/, metrics.jsonl, adapter.safetensors),"
-echo "samples/<run>/ (images/, panels/, manifest.jsonl), report/ (report.md, report.csv, report.json)."
+echo "samples/<run>/ (images/, panels/, manifest.jsonl), report/ (report.md, report.csv, report.json);"
+echo "the count-free prompts' jobs_count_free.json, samples_count_free/<run>/ and report_count_free/."
 echo "Total $(( SECONDS - start )) s after set-up."

@@ -55,6 +55,11 @@ void add_toyworld_command(CLI::App& app) {
     job_cmd->add_option("--count", jobs->count, "The first N images (0: all)")->capture_default_str();
     job_cmd->add_option("--people", jobs->people, "Only images with exactly N figures (0: any)")->capture_default_str();
     job_cmd->add_option("--seed", jobs->seed, "Image k is sampled with seed + k")->capture_default_str();
+    job_cmd->add_option("--prompts", jobs->prompts,
+                        "caption: the image's caption (it names the figures); count-free: \"figures on a <background> "
+                        "background\", so only the pose says how many")
+        ->check(CLI::IsMember({"caption", "count-free"}))
+        ->capture_default_str();
     job_cmd->add_option("--sampler", defaults->sampler, "Default sampler of the jobs");
     job_cmd->add_option("--steps", defaults->steps, "Default steps of the jobs");
     job_cmd->add_option("--guidance", defaults->guidance_scale, "Default guidance scale of the jobs");

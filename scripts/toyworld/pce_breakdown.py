@@ -96,6 +96,8 @@ def main(argv=None):
     results, base_errors, base_gt = {}, None, None
     for name, folder in runs:
         gt, det, scores = counts(folder, module)
+        if len(gt) == 0:
+            sys.exit(f"error: {folder / 'manifest.jsonl'} lists no image (did the sampling run fail? see its log)")
         row = summary(gt, det)
         row["scores"] = score_split(gt, scores)
         errors = np.abs(det - gt).astype(float)

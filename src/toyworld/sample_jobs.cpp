@@ -57,16 +57,25 @@ std::string sample_scenario(const nlohmann::ordered_json& sample_metadata) {
     return view.empty() ? "empty" : view;
 }
 
+std::string count_free_prompt(const std::string& background) {
+    const bool vowel = !background.empty() && std::string("aeiou").find(background.front()) != std::string::npos;
+    return std::string("figures on ") + (vowel ? "an " : "a ") + background + " background";
+}
+
 nlohmann::ordered_json make_sample_jobs(const SampleJobsOptions& options) {
+    if (options.prompts != "caption" && options.prompts != "count-free")
+        fail("toyworld jobs: unknown prompts '" + options.prompts + "'", "caption or count-free", options.prompts);
     const auto selected = select_samples(options);
     nlohmann::ordered_json jobs = nlohmann::ordered_json::array();
     for (const auto& [id, sample] : selected.samples) {
         const auto where = selected.metadata_file.string() + ": samples." + id;
         const auto index = json_integer(sample, "index", where);
+        const auto prompt = options.prompts == "caption" ? json_string(sample, "prompt", where)
+                                                         : count_free_prompt(json_string(sample, "background", where));
         jobs.push_back({{"name", id},
                         {"pose", {{"npz", relative_to(options.data_dir / "pose" / (id + ".npz"), options.out_file)},
                                   {"pose_size", {selected.width, selected.height}}}},
-                        {"prompt", json_string(sample, "prompt", where)},
+                        {"prompt", prompt},
                         {"seeds", {options.seed + static_cast<std::uint64_t>(index)}},
                         {"scenario", sample_scenario(sample)}});
     }

@@ -35,6 +35,17 @@ for x in r['runs']:
     assert set(x['pose_by_group']) <= {'front', 'side', 'back', 'mixed'} and x['pose_by_group'], x['pose_by_group'].keys()
 \""
 check "the table is printed" "grep -q '| stable_pose |' '$work/demo.log'"
+check "count-free prompts: 8 jobs naming the background only, sampled by all three, their own report" "'$python' -c \"
+import json, os
+jobs = json.load(open('$work/demo/jobs_count_free.json'))['jobs']
+assert len(jobs) == 8 and all(j['prompt'].startswith('figures on a') for j in jobs), [j['prompt'] for j in jobs]
+captioned = json.load(open('$work/demo/jobs.json'))['jobs']
+assert [j['seeds'] for j in jobs] == [j['seeds'] for j in captioned]
+for run in ('base', 'controlnet', 'stable_pose'):
+    assert len(os.listdir('$work/demo/samples_count_free/' + run + '/images')) == 8, run
+r = json.load(open('$work/demo/report_count_free/report.json'))
+assert [x['name'] for x in r['runs']] == ['base', 'controlnet', 'stable_pose'], r['runs']
+\" && grep -q 'Count-free prompts' '$work/demo.log'"
 # The VAE ceiling diagnostic on the same run: the real images decoded through the toy VAE, scored beside them.
 "$python" "$root/scripts/toyworld/vae_roundtrip.py" --demo "$work/demo" --stablepose "$build/stablepose" > "$work/vae.log" 2>&1
 check "vae_roundtrip: 8 decoded images scored beside the real ones" "[ $? -eq 0 ] && '$python' -c \"
@@ -91,14 +102,20 @@ demo > "$work/rerun.log" 2>&1
 check "a rerun resumes: nothing trained or sampled again" \
   "[ $? -eq 0 ] && [ \$(grep -c 'already trained' '$work/rerun.log') -eq 2 ] && grep -q '0 images written, 8 already there' '$work/rerun.log' || { tail -30 '$work/rerun.log'; false; }"
 # --modes: one adapter only (on a copy of the finished run: nothing to train or sample, a report of three rows).
-cp -r "$work/demo" "$work/one_mode" && rm -rf "$work/one_mode/report"
+cp -r "$work/demo" "$work/one_mode" && rm -rf "$work/one_mode/report" "$work/one_mode/report_count_free"
 STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/one_mode" --steps 4 --train-count 24 \
   --eval-count 8 --sample-steps 3 --device cpu --modes stable_pose > "$work/one_mode.log" 2>&1
 check "--modes stable_pose: the report has real, base and stable_pose only" "[ $? -eq 0 ] && '$python' -c \"
 import json
 r = json.load(open('$work/one_mode/report/report.json'))
 assert [x['name'] for x in r['runs']] == ['real', 'base', 'stable_pose'], [x['name'] for x in r['runs']]
+r = json.load(open('$work/one_mode/report_count_free/report.json'))
+assert [x['name'] for x in r['runs']] == ['base', 'stable_pose'], [x['name'] for x in r['runs']]
 \" || { tail -20 '$work/one_mode.log'; false; }"
+STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/bad_count" --count-free-count some \
+  > "$work/bad_count.log" 2>&1
+check "--count-free-count that is not a number: exit 2, the value named" \
+  "[ $? -eq 2 ] && grep -q \"got 'some'\" '$work/bad_count.log' && [ ! -d '$work/bad_count' ]"
 STABLEPOSE_BUILD_DIR=$build "$root/scripts/demo.sh" --no-setup --out "$work/bad_mode" --modes "stable_pose posenet" \
   > "$work/bad_mode.log" 2>&1
 check "--modes with an unknown mode: exit 2, the mode named" \

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "stablepose/data/humansd_npz.h"
+#include "stablepose/data/json_file.h"
 #include "stablepose/error.h"
 #include "stablepose/eval/manifest_poses.h"
 #include "stablepose/io/atomic_file.h"
@@ -98,6 +99,33 @@ TEST_F(ToyworldSampleJobsFile, FiltersByPeopleAndCount) {
     const auto file = make_sample_jobs(options);
     ASSERT_EQ(file["jobs"].size(), 2u);
     for (const auto& job : file["jobs"]) EXPECT_NE(job["scenario"], "mixed");
+}
+
+TEST_F(ToyworldSampleJobsFile, CountFreePromptsNameTheBackgroundOnly) {
+    EXPECT_EQ(count_free_prompt("sandy"), "figures on a sandy background");
+    EXPECT_EQ(count_free_prompt("snowy"), "figures on a snowy background");
+    EXPECT_EQ(count_free_prompt("icy"), "figures on an icy background");
+    SampleJobsOptions options;
+    options.data_dir = root_ / "data";
+    options.out_file = root_ / "jobs.json";
+    const auto captions = make_sample_jobs(options);
+    options.prompts = "count-free";
+    const auto count_free = make_sample_jobs(options);
+    const auto metadata = read_json_file(root_ / "data" / "toyworld_validation.json", "test");
+    ASSERT_EQ(count_free["jobs"].size(), captions["jobs"].size());
+    for (size_t i = 0; i < captions["jobs"].size(); ++i) {
+        const auto& job = count_free["jobs"][i];
+        const auto& sample = metadata["samples"][job["name"].get<std::string>()];
+        EXPECT_EQ(job["prompt"], count_free_prompt(sample["background"].get<std::string>()));
+        EXPECT_EQ(captions["jobs"][i]["prompt"], sample["prompt"]);
+        // everything but the prompt is the caption file's: the same poses, seeds and views
+        auto a = job, b = captions["jobs"][i];
+        a.erase("prompt");
+        b.erase("prompt");
+        EXPECT_EQ(a, b);
+    }
+    options.prompts = "counted";
+    EXPECT_THROW(make_sample_jobs(options), Error);
 }
 
 TEST_F(ToyworldSampleJobsFile, MissingSplitNamesTheFile) {

@@ -19,14 +19,21 @@ struct SampleJobsOptions {
     int count = 0;                      // the first `count` images (after the people filter); 0: all
     int people = 0;                     // only images with exactly this many figures; 0: any
     std::uint64_t seed = 1000;          // image k of the split is sampled with seed + k
+    // "caption": the image's caption, which names the number of figures and their colours; "count-free":
+    // "figures on a <background> background", which leaves the number of figures to the pose alone (the
+    // setting in which the paper's PCE separates pose control from none; docs/toyworld.md, "The proof").
+    std::string prompts = "caption";
     nlohmann::ordered_json defaults = nlohmann::ordered_json::object();  // the job file's "defaults"
 };
 
 // The view shared by all figures of a sample ("front", "side", "back"), or "mixed".
 std::string sample_scenario(const nlohmann::ordered_json& sample_metadata);
 
-// Builds the job file. Throws Error naming the file for a missing or malformed toyworld_<split>.json and when
-// no sample passes the filter.
+// "figures on a <background> background" ("an" before a vowel): a prompt that does not say how many figures.
+std::string count_free_prompt(const std::string& background);
+
+// Builds the job file. Throws Error naming the file for a missing or malformed toyworld_<split>.json, when
+// no sample passes the filter, and for an unknown `prompts`.
 nlohmann::ordered_json make_sample_jobs(const SampleJobsOptions& options);
 
 // The real images of the same selection as a sample manifest (JSONL: image relative to `manifest_file`'s
