@@ -36,6 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from xtcocotools_compat import keypoint_stats  # noqa: E402  (xtcocotools under numpy 2)
+from detector_textures import false_people_on_textures, texture  # noqa: E402  (textures without anybody)
 from detector_net import (  # noqa: E402  (the network and the exported decoder)
     BACK, CHANNELS, DECODE_DEFAULTS, FLIP, INPUT_HEIGHT, LINK, OFFSET, PARENT, REG, STRIDE, TYPE, TYPES, YAW, PoseNet,
     export, normalise)
@@ -124,19 +125,6 @@ def run_detector(module, samples, kind="clean"):
                 dts.append({"image_id": i, "category_id": 1, "keypoints": [float(v) for v in kp[p].flatten()],
                             "score": float(scores[p])})
     return dts
-
-
-def false_people_on_textures(module, count, seed):
-    """People the detector finds on `count` texture images without anybody (seeded by `seed`): mean per image
-    and the share of images with any."""
-    rng = np.random.default_rng([seed, 7])
-    found = []
-    with torch.no_grad():
-        for _ in range(count):
-            image = np.rint(texture(rng, INPUT_HEIGHT, INPUT_HEIGHT) * 255).astype(np.uint8)
-            found.append(int(module(torch.from_numpy(image))[1].numel()))
-    return {"textures": count, "people_per_image": round(float(np.mean(found)), 4),
-            "images_with_people": round(float(np.mean(np.array(found) > 0)), 4)}
 
 
 def stablepose_stats(binary, gt_path, dt_path):
@@ -245,21 +233,6 @@ def targets(kp, xyxy, yaw, h, w, joint_sigma):
                 link[2 * t, i0:i1, j0:j1], link[2 * t + 1, i0:i1, j0:j1] = jx[q] - cells_x, jy[q] - cells_y
                 link_mask[t, i0:i1, j0:j1] = 1
     return centre, joints, offset, offset_mask, back, type_mask, link, link_mask, reg, reg_mask, facing, facing_mask
-
-
-def texture(rng, h, w):
-    """Smeared multi-colour noise like the backgrounds a small diffusion model paints (docs/toyworld.md, "What
-    the surplus is"): a random base colour plus octaves of cubic-upsampled uniform noise on 2 to 32 cells
-    (sometimes stretched into streaks), and pixel noise. float32 [H, W, 3] in [0, 1]. The detector trained
-    without such images found 1.4 people per texture image on average."""
-    x = np.zeros((h, w, 3), np.float32)
-    for cells, amplitude in ((2, 0.5), (4, 0.35), (8, 0.25), (16, 0.15), (32, 0.08)):
-        across = max(2, cells // 4) if rng.random() < 0.3 else cells
-        field = rng.uniform(-1, 1, (cells, across, 3)).astype(np.float32)
-        x += amplitude * rng.uniform(0.3, 1.0) * cv2.resize(field, (w, h), interpolation=cv2.INTER_CUBIC)
-    x = rng.uniform(0, 1, 3).astype(np.float32) + x * rng.uniform(0.3, 0.8)
-    x += rng.normal(0, rng.uniform(0.0, 0.05), x.shape).astype(np.float32)
-    return np.clip(x, 0, 1)
 
 
 def make_batch(data, indices, rng, joint_sigma, empty=0.03, empty_texture=0.0, texture_overlay=0.0):

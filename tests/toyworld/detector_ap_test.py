@@ -6,7 +6,7 @@ held-out split (generator seed 4242, never used in training), scored by `stablep
   the same files; on the same images blurred (Gaussian, sigma 2 px) at least MIN_AP_BLUR;
 - negative controls: the same detections shifted 10 px right, and with left/right joints swapped, score far
   lower (at most SHIFT_MAX_FRACTION, SWAP_MAX_FRACTION of the AP);
-- printed, not asserted: the people it finds on textures without anybody (train_detector.texture, the smeared
+- printed, not asserted: the people it finds on textures without anybody (detector_textures.texture, the smeared
   backgrounds a small diffusion model paints). The committed detector finds about 1.4 per image, a known
   weakness that inflates PCE on generated images (docs/toyworld.md, "Textured negatives");
 - the C++ transport: `stablepose eval report --detector` loads detector.pt in LibTorch (metadata, sha256, the
@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts" / "toyworld"))
 sys.path.insert(0, str(ROOT / "tests" / "eval"))
 import train_detector as td  # noqa: E402  (ground truth, detections, xtcocotools: shared with the training run)
+from detector_textures import false_people_on_textures  # noqa: E402
 from eval_report_cli_check import ground_truth as manifest_ground_truth  # noqa: E402  (evaluation.md §3)
 
 SEED, COUNT = 4242, 60
@@ -78,7 +79,7 @@ def main():
         if bad_ap > fraction * ap:
             failures.append(f"{name}: AP {bad_ap:.4f} > {fraction} x {ap:.4f}")
 
-    empty = td.false_people_on_textures(module, 200, SEED)
+    empty = false_people_on_textures(module, 200, SEED)
     print(f"textures without anybody: {empty['people_per_image']:.3f} people per image, "
           f"{empty['images_with_people']:.0%} of the images with any")
 
