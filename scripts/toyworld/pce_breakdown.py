@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def counts(folder, module):
     """(#GT, #detected, the detections' scores, highest first) per manifest line of a sample folder."""
-    gt, det, scores = [], [], []
+    gt, scores = [], []
     with torch.no_grad():
         for line in (folder / "manifest.jsonl").read_text().splitlines():
             entry = json.loads(line)
@@ -40,10 +40,9 @@ def counts(folder, module):
             bgr = cv2.imread(str(folder / entry["image"]), cv2.IMREAD_COLOR)
             if bgr is None:
                 sys.exit(f"error: cannot read {folder / entry['image']} (listed in {folder / 'manifest.jsonl'})")
-            keypoints, score = module(torch.from_numpy(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))))
-            det.append(int(keypoints.shape[0]))
+            _, score = module(torch.from_numpy(np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))))
             scores.append(sorted(score.tolist(), reverse=True))
-    return np.array(gt), np.array(det), scores
+    return np.array(gt), np.array([len(s) for s in scores]), scores
 
 
 CUTOFFS = (0.2, 0.3, 0.4, 0.5)
