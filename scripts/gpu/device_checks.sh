@@ -73,7 +73,7 @@ export PYTHONPATH=$work/site
 cd "$root"
 toy_model=assets/toyworld/base_model  # a CPU trace: the CPU side of the comparisons
 toy_cuda=$work/toy_model_cuda          # the same weights traced for CUDA (export_sd.py --retarget)
-if want tests || want toy || want toyspeed; then
+if want tests || want toy || want toyspeed || want demo; then
     stage "the toy base model traced for CUDA: scripts/export_sd.py --retarget"
     run 90 "$py" scripts/export_sd.py --retarget "$toy_model" "$toy_cuda" --device cuda >"$work/logs/retarget.log" 2>&1
     tail -1 "$work/logs/retarget.log"
@@ -228,8 +228,10 @@ fi
 
 if want demo; then
     stage "scripts/demo.sh --device cuda (900 steps, both adapters)"
+    # the CUDA trace made above, so that the demo does not trace it again (its own --retarget step ran in run 3)
+    demo_model=(); [[ -f $toy_cuda/model.json ]] && demo_model=(--model "$toy_cuda")
     run 600 env STABLEPOSE_BUILD_DIR="$work/sp" scripts/demo.sh --no-setup --device cuda --out "$work/demo" \
-        >"$work/logs/demo.log" 2>&1
+        "${demo_model[@]}" >"$work/logs/demo.log" 2>&1
     tail -25 "$work/logs/demo.log"
     cp "$work/demo/report/"*.md "$work/json/" 2>/dev/null
     save

@@ -1,6 +1,9 @@
 #include "stablepose/eval/pose_detector.h"
 
 #include <fstream>
+#include <optional>
+
+#include <ATen/Context.h>
 
 #include "stablepose/error.h"
 #include "stablepose/io/sha256.h"
@@ -17,6 +20,24 @@ std::pair<fs::path, fs::path> detector_files(const fs::path& path) {
     meta.replace_extension(".json");
     return {path, meta};
 }
+
+// Full-precision fp32 convolutions while it lives, on CUDA: cuDNN's default there is TF32 (inputs rounded to a
+// 10-bit mantissa), and the decoder's peak picks and joint snaps can turn such small differences into other
+// keypoints, so the metric would depend on the device. Restores the previous setting.
+class IeeeCudaConvolutions {
+public:
+    IeeeCudaConvolutions() : saved_(at::globalContext().float32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV)) {
+        at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV, at::Float32Precision::IEEE);
+    }
+    ~IeeeCudaConvolutions() {
+        at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV, saved_);
+    }
+    IeeeCudaConvolutions(const IeeeCudaConvolutions&) = delete;
+    IeeeCudaConvolutions& operator=(const IeeeCudaConvolutions&) = delete;
+
+private:
+    at::Float32Precision saved_;
+};
 
 }  // namespace
 
@@ -49,6 +70,8 @@ TorchScriptPoseDetector TorchScriptPoseDetector::load(const fs::path& path, cons
         fail("pose detector: " + pt.string() + " does not match its metadata", "sha256 " + meta.at("sha256").get<std::string>(),
              d.info_.file_sha256, "re-export the detector");
     try {
+        // Straight onto the device: the exported module is frozen, so its weights are constants, which
+        // Module::to would leave where they were loaded.
         d.module_ = torch::jit::load(pt.string(), device);
     } catch (const c10::Error& e) {
         fail("pose detector: cannot load " + pt.string(), "a TorchScript module", e.what_without_backtrace());
@@ -66,6 +89,8 @@ std::vector<DetectedPerson> TorchScriptPoseDetector::detect(const cv::Mat& rgb, 
     auto image = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).clone();
     if (bgr) image = image.flip({2}).contiguous();
     torch::NoGradGuard no_grad;
+    std::optional<IeeeCudaConvolutions> fp32;
+    if (device_.is_cuda()) fp32.emplace();
     torch::jit::IValue out;
     try {
         out = module_.forward({image.to(device_)});

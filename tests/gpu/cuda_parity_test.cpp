@@ -20,17 +20,13 @@
 #include "stablepose/sd/frozen_sd.h"
 #include "stablepose/train/fused_adamw.h"
 #include "stablepose/train/mixed_precision.h"
+#include "gpu/gpu_test_util.h"
 #include "test_util.h"
 
 namespace stablepose {
 namespace {
 
-// STABLEPOSE_GPU_TESTS_ON_CPU=1 runs them on the CPU instead (a dry run of the test code, not a CUDA check).
-bool dry_run_on_cpu() { return std::getenv("STABLEPOSE_GPU_TESTS_ON_CPU") != nullptr; }
-torch::Device test_device() { return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU; }
-
-#define SKIP_WITHOUT_CUDA() \
-    if (!torch::cuda::is_available() && !dry_run_on_cpu()) GTEST_SKIP() << "no CUDA device visible"
+torch::Device test_device() { return testing::gpu_test_device(); }
 
 // ||a - b|| / ||b||, in float64.
 double relative_rms(const torch::Tensor& a, const torch::Tensor& b) {
