@@ -73,7 +73,11 @@ TEST(SamplingPipeline, ControlNetModeMatchesDiffusersPipeline) {
         const auto expected = testing::golden("sample/sample", name + ".images");
         ASSERT_EQ(images.sizes(), expected.sizes()) << name;
         const double diff = testing::max_abs_diff(images, expected);
-        EXPECT_LE(diff, 1e-4) << name;
+        // Within 1e-3 of the [0, 1] range (a quarter of a grey level). Measured on the 2-core machine with two
+        // threads: ddim 5.4e-6, dpmpp 1.5e-6, euler 1.5e-6, ddim_window 2.5e-4 (6.9e-7 on one thread: the
+        // reduction order of some op, amplified where control switches on); a control window one step off
+        // (control_start 0.1 or 0.3 against the reference's 0.2) gives 0.047 and 0.022.
+        EXPECT_LE(diff, 1e-3) << name;
         RecordProperty(name + "_max_abs_diff", std::to_string(diff));
         std::cout << "[ parity ] " << name << ": max |ours - diffusers| on decoded pixels = " << diff << "\n";
     }
