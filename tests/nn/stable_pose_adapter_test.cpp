@@ -171,13 +171,14 @@ TEST(StablePoseAdapter, RunsWithItsWeightsCastToBf16AsTheSamplerCastsThem) {
             EXPECT_EQ(low[k].scalar_type(), torch::kBFloat16) << k;
             const auto err = ((low[k].to(torch::kFloat64) - fp32[k].to(torch::kFloat64)).norm() /
                               fp32[k].to(torch::kFloat64).norm()).item<double>();
-            // bf16 weights and activations throughout: the error grows with depth, and with the CPU's bf16
-            // kernels. diffusers' ControlNetModel cast the same way (tiny config, weights perturbed alike) gives
-            // 0.004-0.019 on residuals 0-11 and 0.16-0.20 on the mid residual, but 0.004-0.145 and 0.287 where
-            // oneDNN uses AMX (a Xeon with amx_bf16; ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16 turns it off). This
-            // adapter there: at most 0.073 on residuals 0-11, mid 0.388 (stable_pose) and 0.210 (controlnet);
-            // without AMX 0.077, 0.234 and 0.184. A wrong path (a dropped norm, a module skipped) gives ~1.
-            EXPECT_LT(err, k + 1 < low.size() ? 0.15 : 0.6) << to_string(mode) << " residual " << k;
+            // bf16 weights and activations throughout: the error grows with depth and depends on the weights
+            // and on the CPU's bf16 kernels. diffusers' ControlNetModel cast the same way (tiny config, weights
+            // perturbed alike; tests/nn/controlnet_bf16_probe.py, seeds 0-4) gives 0.004-0.195 on residuals 0-11
+            // and 0.114-0.491 on the mid residual, with oneDNN's AMX kernels (a Xeon with amx_bf16) and without
+            // (ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16). This adapter: at most 0.073 on residuals 0-11, mid 0.388
+            // (stable_pose) and 0.210 (controlnet) with AMX; 0.077, 0.234 and 0.184 without. A wrong path (a
+            // dropped norm, a module skipped) gives ~1.
+            EXPECT_LT(err, k + 1 < low.size() ? 0.2 : 0.6) << to_string(mode) << " residual " << k;
         }
     }
 }
