@@ -3,10 +3,9 @@
 #include <fstream>
 #include <optional>
 
-#include <ATen/Context.h>
-
 #include "stablepose/error.h"
 #include "stablepose/io/sha256.h"
+#include "stablepose/nn/full_fp32_convolutions.h"
 
 namespace stablepose {
 namespace {
@@ -20,24 +19,6 @@ std::pair<fs::path, fs::path> detector_files(const fs::path& path) {
     meta.replace_extension(".json");
     return {path, meta};
 }
-
-// Full-precision fp32 convolutions while it lives, on CUDA: cuDNN's default there is TF32 (inputs rounded to a
-// 10-bit mantissa), and the decoder's peak picks and joint snaps can turn such small differences into other
-// keypoints, so the metric would depend on the device. Restores the previous setting.
-class IeeeCudaConvolutions {
-public:
-    IeeeCudaConvolutions() : saved_(at::globalContext().float32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV)) {
-        at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV, at::Float32Precision::IEEE);
-    }
-    ~IeeeCudaConvolutions() {
-        at::globalContext().setFloat32Precision(at::Float32Backend::CUDA, at::Float32Op::CONV, saved_);
-    }
-    IeeeCudaConvolutions(const IeeeCudaConvolutions&) = delete;
-    IeeeCudaConvolutions& operator=(const IeeeCudaConvolutions&) = delete;
-
-private:
-    at::Float32Precision saved_;
-};
 
 }  // namespace
 
@@ -89,7 +70,8 @@ std::vector<DetectedPerson> TorchScriptPoseDetector::detect(const cv::Mat& rgb, 
     auto image = torch::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).clone();
     if (bgr) image = image.flip({2}).contiguous();
     torch::NoGradGuard no_grad;
-    std::optional<IeeeCudaConvolutions> fp32;
+    // the decoder's peak picks and joint snaps could turn TF32 rounding into other keypoints
+    std::optional<FullFp32CudaConvolutions> fp32;
     if (device_.is_cuda()) fp32.emplace();
     torch::jit::IValue out;
     try {

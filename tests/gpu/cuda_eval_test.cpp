@@ -30,11 +30,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// 48 held-out toy-world images (the demo's validation seed) and their real-image manifest.
+constexpr int kImages = 48;
+
+// kImages held-out toy-world images (the demo's validation seed) and their real-image manifest.
 fs::path toy_validation_manifest(const fs::path& dir) {
     toyworld::GenerateOptions generate;
     generate.out_dir = dir / "data";
-    generate.count = 48;
+    generate.count = kImages;
     generate.seed = 1;
     generate.split = "validation";
     toyworld::generate_dataset(generate);
@@ -78,11 +80,11 @@ TEST(Gpu, ToyDetectorAndEvalReportOnCudaMatchTheCpu) {
                                      std::abs(a[p].keypoints[k + 1] - b[p].keypoints[k + 1])});
         }
     }
-    std::printf("[gpu] toy detector on %s vs the CPU, 48 images: %d people, %d images with another count, "
+    std::printf("[gpu] toy detector on %s vs the CPU, %d images: %d people, %d images with another count, "
                 "max |dx, dy| %.3g px, max |d score| %.3g\n",
-                device.str().c_str(), people, count_mismatches, worst_xy, worst_score);
+                device.str().c_str(), kImages, people, count_mismatches, worst_xy, worst_score);
     EXPECT_EQ(conv_precision(), precision_before) << "detect() restores the CUDA convolution precision";
-    EXPECT_GT(people, 48);
+    EXPECT_GT(people, kImages);
     EXPECT_EQ(count_mismatches, 0);
     EXPECT_LT(worst_xy, 0.05);
     EXPECT_LT(worst_score, 1e-3);

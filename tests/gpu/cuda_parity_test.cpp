@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "stablepose/io/assets.h"
+#include "stablepose/nn/full_fp32_convolutions.h"
 #include "stablepose/nn/pmsa_vit.h"
 #include "stablepose/nn/stable_pose_adapter.h"
 #include "stablepose/pose/pose_masks.h"
@@ -68,16 +69,20 @@ TEST(Gpu, PmsaVitFusedAndExplicitAttentionAgreeOnCuda) {
     PmsaVit explicit_path(explicit_options);  // the same weights: same seed, same construction order
     const auto x = torch::randn({2, 320, 32, 32});  // [B, C, h, w]: 512 px latents at level 0
     const auto cpu_reference = explicit_path(x);
-    // TF32 convolutions (cuDNN's default) would dominate the CUDA-vs-CPU difference; compare in full fp32.
-    const bool tf32_cudnn = at::globalContext().allowTF32CuDNN();
-    at::globalContext().setAllowTF32CuDNN(false);
     fused->to(test_device());
     explicit_path->to(test_device());
     const auto xc = x.to(test_device());
-    const auto a = fused(xc), b = explicit_path(xc);
-    const double paths = relative_rms(a, b), device = relative_rms(b, cpu_reference);
+    torch::Tensor b;
+    double paths = 0, device = 0;
+    {
+        // TF32 convolutions (cuDNN's default) would dominate the CUDA-vs-CPU difference; compare in full fp32.
+        FullFp32CudaConvolutions fp32;
+        const auto a = fused(xc);
+        b = explicit_path(xc);
+        paths = relative_rms(a, b);
+        device = relative_rms(b, cpu_reference);
+    }
     std::printf("[gpu] PMSA ViT fp32: fused vs explicit %.3g, CUDA vs CPU %.3g (relative RMS)\n", paths, device);
-    at::globalContext().setAllowTF32CuDNN(tf32_cudnn);
     EXPECT_LT(paths, 1e-5);
     EXPECT_LT(device, 1e-4);
     // bf16: both paths against the fp32 explicit result.

@@ -177,7 +177,7 @@ TEST(StablePoseAdapter, RunsWithItsWeightsCastToBf16AsTheSamplerCastsThem) {
             // and 0.114-0.491 on the mid residual, with oneDNN's AMX kernels (a Xeon with amx_bf16) and without
             // (ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16). This adapter: at most 0.073 on residuals 0-11, mid 0.388
             // (stable_pose) and 0.210 (controlnet) with AMX; 0.077, 0.234 and 0.184 without. A wrong path (a
-            // dropped norm, a module skipped) gives ~1.
+            // module left in fp32, a dropped norm) gives ~1.
             EXPECT_LT(err, k + 1 < low.size() ? 0.2 : 0.6) << to_string(mode) << " residual " << k;
         }
     }
