@@ -2,11 +2,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "stablepose/error.h"
 #include "stablepose/io/safetensors.h"
 #include "stablepose/nn/stable_pose_adapter.h"
 
@@ -15,6 +17,16 @@ namespace stablepose::testing {
 // Loads (once per process) GOLDEN_DIR/<file>.safetensors and returns the named tensor.
 torch::Tensor golden(const std::string& file, const std::string& name);
 const SafetensorsFile& golden_file(const std::string& file);
+
+// The message of the stablepose::Error that f throws, or "no error".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "no error";
+}
 
 inline std::filesystem::path fixture(const std::string& name) {
     return std::filesystem::path(STABLEPOSE_FIXTURES_DIR) / name;

@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data_test_util.h"
 #include "stablepose/io/atomic_file.h"
 #include "stablepose/data/dataset.h"
 #include "stablepose/data/dataset_check.h"

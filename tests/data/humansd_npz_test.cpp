@@ -10,7 +10,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "data_test_util.h"
 #include "stablepose/io/atomic_file.h"
 #include "stablepose/data/humansd_npz.h"
 #include "stablepose/data/numpy_pickle.h"

@@ -22,14 +22,7 @@ const fs::path kInception = kDir / "inception" / "inception.pt";
 
 torch::Tensor g(const std::string& name) { return testing::golden("metrics", name); }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using testing::error_of;
 
 fs::path fresh_dir(const std::string& name) {
     auto dir = fs::temp_directory_path() / ("stablepose_inception_" + name + "_" + std::to_string(::getpid()));

@@ -15,14 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "no error";
-}
+using testing::error_of;
 
 TEST(JobFile, DefaultsLayerUnderJobs) {
     const json j{{"defaults", {{"width", 768}, {"steps", 20}, {"seed", 10}, {"count", 3}, {"prompt", "p"}}},

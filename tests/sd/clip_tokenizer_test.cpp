@@ -44,14 +44,7 @@ std::string quoted(const std::string& text) {
     return nlohmann::json(text).dump(-1, ' ', /*ensure_ascii=*/true);
 }
 
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using testing::error_of;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -2,7 +2,6 @@
 // resuming from a cursor, and errors that name the file.
 #include <set>
 
-#include "../data/data_test_util.h"
 #include "stablepose/train/data_loader.h"
 #include "train_test_util.h"
 

@@ -2,7 +2,6 @@
 #include <fstream>
 #include <regex>
 
-#include "../data/data_test_util.h"
 #include "stablepose/train/config_fields.h"
 #include "stablepose/train/train_config.h"
 #include "train_test_util.h"

@@ -20,6 +20,7 @@
 #include "stablepose/io/safetensors.h"
 #include "stablepose/train/train_config.h"
 #include "stablepose/train/trainer.h"
+#include "test_util.h"
 
 namespace stablepose::testing {
 

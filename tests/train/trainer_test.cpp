@@ -4,7 +4,6 @@
 #include <csignal>
 #include <fstream>
 
-#include "../data/data_test_util.h"
 #include "stablepose/io/safetensors.h"
 #include "stablepose/nn/adapter_file.h"
 #include "stablepose/sd/frozen_sd.h"
