@@ -34,7 +34,7 @@ public:
             return {};
         }
         if (!options_.decode_images) return {s.width, s.height};
-        const cv::Mat m = cv::imread(s.image_path.string(), cv::IMREAD_COLOR);
+        const cv::Mat m = cv::imread(s.image_path.string(), cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
         if (m.empty()) {
             ++r_.unreadable_images;
             offender("unreadable image", s, s.image_path.string());

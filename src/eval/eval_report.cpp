@@ -1,8 +1,11 @@
 #include "stablepose/eval/eval_report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -43,6 +46,18 @@ json pose_columns(const CocoKeypointGroundTruth& gt, const std::vector<CocoKeypo
             {"images", a.images},
             {"oks", to_json(a, oks)},
             {"cap", to_json(c, cap)}};
+}
+
+// FID and KID x 1000 for the table: with scenario labels on both sets the unweighted mean over scenarios (the
+// number Stable-Pose's Human-Art table reports), otherwise the whole set. The other form stays in report.json.
+std::pair<json, json> quality_columns(const json& run) {
+    if (!run.contains("quality")) return {nullptr, nullptr};
+    const auto& q = run["quality"];
+    auto kid_x1000 = [](const json& v) { return v.is_number() ? json(1000.0 * v.get<double>()) : json(nullptr); };
+    if (q.contains("per_scenario"))
+        return {q["per_scenario"].value("fid_mean", json(nullptr)), kid_x1000(q["per_scenario"].value("kid_mean", json(nullptr)))};
+    const json kid = q.contains("kid") && q["kid"].is_object() ? q["kid"].value("mean", json(nullptr)) : json(nullptr);
+    return {q.value("fid", json(nullptr)), kid_x1000(kid)};
 }
 
 }  // namespace
@@ -125,17 +140,14 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
     // The paper's table: AP and CAP in percent as the papers print them, PCE, FID, KID x 1000, CLIP-score.
     std::ostringstream md, csv;
     md << "| run | AP ↑ | CAP ↑ | PCE ↓ | FID ↓ | KID×1000 ↓ | CLIP-score ↑ |\n|---|---|---|---|---|---|---|\n";
-    csv << "run,AP,CAP,PCE,FID,KID,CLIP_score\n";
+    csv << "run,AP_x100,CAP_x100,PCE,FID,KID_x1000,CLIP_score\n";
     for (const auto& r : runs) {
         const auto pose = r.value("pose", json::object());
         auto pct = [](const json& v) { return v.is_number() ? json(100.0 * v.get<double>()) : v; };
         const json ap = pct(pose.value("AP", json(nullptr))), cap = pct(pose.value("CAP", json(nullptr)));
         const json pce = pose.value("PCE", json(nullptr));
-        const json fid = r.contains("quality") ? r["quality"].value("fid", json(nullptr)) : json(nullptr);
-        json kid = nullptr;
-        if (r.contains("quality") && r["quality"].contains("kid") && r["quality"]["kid"].is_object())
-            kid = 1000.0 * r["quality"]["kid"].value("mean", 0.0);
-        const json clip = r.contains("clip") ? r["clip"].value("score", json(nullptr)) : json(nullptr);
+        const auto [fid, kid] = quality_columns(r);
+        const json clip = r.contains("clip") ? r["clip"].value("clip_score", json(nullptr)) : json(nullptr);
         md << "| " << r["name"].get<std::string>() << " | " << fmt_number(ap, 2) << " | " << fmt_number(cap, 2) << " | "
            << fmt_number(pce, 3) << " | " << fmt_number(fid, 2) << " | " << fmt_number(kid, 2) << " | "
            << fmt_number(clip, 2) << " |\n";
@@ -161,6 +173,20 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
        << (options.pose.aggregation == Aggregation::dataset ? "one evaluation over the whole set"
                                                             : "mean over batches of " + std::to_string(options.pose.batch_size))
        << "; GT boxes over " << settings["gt_box"].get<std::string>() << ". Settings and hashes: report.json.\n";
+    std::vector<std::pair<std::string, std::string>> fid_kid_basis;  // (run, what its FID/KID columns are)
+    for (const auto& r : runs)
+        if (r.contains("quality"))
+            fid_kid_basis.emplace_back(
+                r["name"].get<std::string>(),
+                r["quality"].contains("per_scenario")
+                    ? "unweighted mean over " + std::to_string(r["quality"]["per_scenario"]["scenarios"].size()) +
+                          " scenarios (whole-set values in report.json)"
+                    : "the whole set");
+    const bool one_basis = std::all_of(fid_kid_basis.begin(), fid_kid_basis.end(),
+                                       [&](const auto& b) { return b.second == fid_kid_basis.front().second; });
+    if (!fid_kid_basis.empty() && one_basis) md << "FID/KID: " << fid_kid_basis.front().second << ".\n";
+    if (!one_basis)
+        for (const auto& [name, basis] : fid_kid_basis) md << "FID/KID of " << name << ": " << basis << ".\n";
     report.markdown = md.str();
     report.csv = csv.str();
     return report;

@@ -15,7 +15,7 @@
 namespace stablepose {
 
 std::string inception_preprocessing_name(bool reference_compat) {
-    return reference_compat ? "reference-wrap" : "clean";
+    return reference_compat ? "reference-resize-crop-wrap" : "clean";
 }
 
 ImageSetFeatures extract_inception_features(InceptionNetwork& network, const ImageSet& set,

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "stablepose/error.h"
+#include "stablepose/eval/pil_resize.h"
 
 namespace stablepose {
 namespace {
@@ -75,8 +76,11 @@ torch::Tensor inception_input(const cv::Mat& rgb, bool reference_compat) {
     if (rgb.type() != CV_8UC3)
         fail("inception_input: expected an 8-bit RGB image", "CV_8UC3", "OpenCV type " + std::to_string(rgb.type()));
     const cv::Mat contiguous = rgb.isContinuous() ? rgb : rgb.clone();
-    auto chw = torch::from_blob(contiguous.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
-    if (!reference_compat) return chw;
+    if (!reference_compat)
+        return torch::from_blob(contiguous.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
+    // The reference: PIL image -> Resize(299) -> CenterCrop(299) -> ToTensor -> Normalize -> x255 -> wrap.
+    const cv::Mat prepared = torchvision_resize_center_crop(contiguous, 299);
+    const auto chw = torch::from_blob(prepared.data, {299, 299, 3}, torch::kUInt8).permute({2, 0, 1});
     return imagenet_normalize_wrap_uint8(chw.to(torch::kFloat32) / 255.0f);
 }
 

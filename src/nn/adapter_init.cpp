@@ -10,6 +10,14 @@ namespace {
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
+// stable-pose.md §14.2 "Zero": the 13 output convs, the pose encoder's last conv and, in ControlNet mode, the
+// hint embedding's conv_out (the constructors zero the last two as well; zeroing here makes the result independent
+// of the adapter's previous state).
+bool is_zero_initialised(const std::string& key) {
+    return starts_with(key, "controlnet_down_blocks.") || starts_with(key, "controlnet_mid_block.") ||
+           starts_with(key, "feature_extractor.zero_convs.") || starts_with(key, "controlnet_cond_embedding.conv_out.");
+}
+
 // The U-Net key an adapter key is copied from, or "" when the key keeps its fresh (or zero) value.
 std::string unet_source_key(const std::string& key, AdapterMode mode) {
     static const std::string attn_res = "down_blocks.0.resnets.0.";
@@ -35,7 +43,7 @@ std::vector<std::string> initialize_adapter_from_unet(StablePoseAdapter& adapter
     std::vector<std::string> fresh;
     for (auto& [key, param] : state_dict(*adapter)) {
         const auto source = unet_source_key(key, adapter->config().mode);
-        if (starts_with(key, "controlnet_down_blocks.") || starts_with(key, "controlnet_mid_block.")) {
+        if (is_zero_initialised(key)) {
             param.zero_();
             continue;
         }

@@ -3,9 +3,11 @@
 images) and detections, evaluated by the tool, against xtcocotools' COCOeval on the ground truth built from the
 manifest as evaluation.md §3 describes (a direct transcription, independent of the C++ code), and the person
 count error by hand. Also the TorchScript detector transport with a scripted "oracle" detector that finds the
-joint dots drawn in the images, per-group (scenario) rows, and clear failures.
+joint dots drawn in the images, per-group (scenario) rows, and clear failures. With the golden metric networks
+(tests/reference/make_metrics_golden.py), the FID, KID and CLIP-score columns: the report's JSON against
+`stablepose eval fid` / `eval clip-score` on the same folders, and its Markdown and CSV rows against its JSON.
 
-Usage: eval_report_cli_check.py STABLEPOSE_BINARY WORK_DIR
+Usage: eval_report_cli_check.py STABLEPOSE_BINARY WORK_DIR GOLDEN_METRICS_DIR
 """
 import json
 import subprocess
@@ -116,6 +118,62 @@ class OracleDetector(torch.nn.Module):
         return kp, torch.ones(1)
 
 
+def check_quality_columns(binary, work, metrics):
+    """FID, KID x 1000 and CLIP-score: report.json equals the single-metric commands, and the tables show it; with
+    scenario labels on both sets the FID/KID columns are the unweighted scenario means (Stable-Pose's protocol)."""
+    failures = []
+    inception, clip = metrics / "inception" / "inception.pt", metrics / "clip"
+    # The same images as scenario-labelled manifests (3 + 2 images; KID per scenario needs more than 2 fakes).
+    labelled = {}
+    for name, folder in [("real", metrics / "real"), ("fake", metrics / "clip_set")]:
+        images = sorted(folder.glob("*.png"))
+        out = work / f"labelled_{name}"
+        out.mkdir()
+        (out / "manifest.jsonl").write_text("".join(
+            json.dumps({"path": str(im.resolve()), "prompt": "p", "scenario": "a" if i < 3 else "b"}) + "\n"
+            for i, im in enumerate(images)))
+        labelled[name] = out
+    cases = [("whole", metrics / "real", metrics / "clip_set", "fid", "kid", "FID/KID: the whole set."),
+             ("scenarios", labelled["real"], labelled["fake"], "fid_mean", "kid_mean",
+              "FID/KID: unweighted mean over 2 scenarios")]
+    for case, real, fakes, fid_key, kid_key, note in cases:
+        out = work / f"report_{case}"
+        proc = subprocess.run([binary, "eval", "report", "--run", f"q={fakes}", "--reference", str(real),
+                               "--inception", str(inception), "--clip", str(clip), "--kid-subset-size", "2",
+                               "--feature-cache", str(work / "features"), "--device", "cpu", "-o", str(out)],
+                              capture_output=True, text=True)
+        fid = subprocess.run([binary, "eval", "fid", "--real", str(real), "--fake", str(fakes), "--inception",
+                              str(inception), "--kid-subset-size", "2", "--no-cache", "--device", "cpu", "--quiet"],
+                             capture_output=True, text=True)
+        score = subprocess.run([binary, "eval", "clip-score", "--images", str(fakes), "--clip", str(clip),
+                                "--device", "cpu", "--quiet"], capture_output=True, text=True)
+        if proc.returncode != 0 or fid.returncode != 0 or score.returncode != 0:
+            failures.append(f"{case}: a command failed: {proc.stderr} {fid.stderr} {score.stderr}")
+            continue
+        want_fid, want_clip = json.loads(fid.stdout), json.loads(score.stdout)
+        if case == "scenarios":
+            want_fid = want_fid["per_scenario"]
+        want = {"FID": want_fid[fid_key],
+                "KID_x1000": 1000 * (want_fid[kid_key]["mean"] if case == "whole" else want_fid[kid_key]),
+                "CLIP_score": want_clip["clip_score"]}
+        md = (out / "report.md").read_text()
+        header, line = (out / "report.csv").read_text().splitlines()[:2]
+        csv_row = dict(zip(header.split(","), line.split(",")))
+        md_cells = [c.strip() for c in next(r for r in md.splitlines() if r.startswith("| q |")).strip("|").split("|")]
+        print(f"{case}: eval fid / clip-score {want}; report.csv {csv_row}")
+        for k, md_index in [("FID", 4), ("KID_x1000", 5), ("CLIP_score", 6)]:
+            if not csv_row.get(k) or abs(float(csv_row[k]) - want[k]) > 1e-6 * max(1.0, abs(want[k])):
+                failures.append(f"{case}: report.csv {k} {csv_row.get(k)!r} != eval command {want[k]}")
+            if md_cells[md_index] != f"{want[k]:.2f}":
+                failures.append(f"{case}: report.md {k} {md_cells[md_index]!r} != eval command {want[k]:.2f}")
+        report_clip = json.loads((out / "report.json").read_text())["runs"][0]["clip"]
+        if abs(report_clip["mean_unclamped"] - want_clip["mean_unclamped"]) > 1e-9:  # the score itself clamps at 0
+            failures.append(f"{case}: CLIP mean {report_clip['mean_unclamped']} != {want_clip['mean_unclamped']}")
+        if note not in md:
+            failures.append(f"{case}: report.md does not say {note!r}: {md}")
+    return failures
+
+
 def main():
     binary, work = sys.argv[1], Path(sys.argv[2])
     if work.exists():
@@ -158,7 +216,7 @@ def main():
         md = (work / "report" / "report.md").read_text()
         if "| ours |" not in md or "AP" not in md:
             failures.append(f"markdown table missing: {md}")
-        if not (work / "report" / "report.csv").read_text().startswith("run,AP,CAP,PCE,FID,KID,CLIP_score\n"):
+        if not (work / "report" / "report.csv").read_text().startswith("run,AP_x100,CAP_x100,PCE,FID,KID_x1000,CLIP_score\n"):
             failures.append("csv header")
 
     # The TorchScript transport: the oracle detector on images with one dot per joint (colour 10 * j).
@@ -192,6 +250,8 @@ def main():
         row = json.loads((work / "report_swap" / "report.json").read_text())["runs"][0]["pose"]
         if row["AP"] > 0.5:
             failures.append(f"swapped channels should break the oracle: AP {row['AP']}")
+
+    failures += check_quality_columns(binary, work, Path(sys.argv[3]))
 
     for args, text in [(["--run", f"x={work / 'absent'}", "--detections", f"x={work / 'dt.json'}"], "not found"),
                        (["--run", "bad"], "NAME=PATH"),

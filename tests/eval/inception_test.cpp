@@ -65,12 +65,15 @@ TEST(InceptionExport, FidOfTwoFoldersMatchesTorchmetrics) {
 TEST(InceptionWrapQuirk, MatchesTheTranscribedReferenceCast) {
     // Every grey level through ImageNet normalisation, x255 and the truncating, wrapping cast.
     EXPECT_TRUE(torch::equal(imagenet_normalize_wrap_uint8(g("wrap.ramp")), g("wrap.ramp_u8")));
-    // Whole images, decoded from the files the reference read.
+    // Whole images (299x299, then 512x512: resized and cropped to 299 first), decoded from the files the
+    // reference read.
     for (int i = 0; i < 2; ++i) {
         const auto rgb = read_image_rgb(kDir / "real" / ("img_0" + std::to_string(i) + ".png"));
         EXPECT_TRUE(torch::equal(inception_input(rgb, true), g("wrap.img" + std::to_string(i)))) << i;
-        // Clean mode passes the pixels through.
-        EXPECT_EQ(inception_input(rgb, false).sizes(), g("wrap.img" + std::to_string(i)).sizes());
+        // Clean mode passes the pixels through at their size.
+        const auto clean = inception_input(rgb, false);
+        EXPECT_EQ(clean.sizes(), torch::IntArrayRef({3, rgb.rows, rgb.cols}));
+        EXPECT_EQ(clean[0][5][7].item<int>(), rgb.at<cv::Vec3b>(5, 7)[0]);
     }
     // The spec's worked example: R = 0 -> -540.07 -> 228, R = 1 -> 573.47 -> 61.
     auto x = torch::zeros({3, 1, 2});

@@ -84,6 +84,12 @@ TEST(StablePoseAdapter, InitialisesFromTheFrozenUNet) {
         config.unet = sd.spec.unet;
         config.mode = mode;
         StablePoseAdapter adapter(config);
+        {
+            torch::NoGradGuard no_grad;  // an adapter that held other weights: initialisation must zero these too
+            for (auto& [key, p] : state_dict(*adapter))
+                if (key.find("zero_convs.0.") != std::string::npos || key.find("conv_out.") != std::string::npos)
+                    p.fill_(1.0f);
+        }
         const auto fresh = initialize_adapter_from_unet(adapter, unet_state);
         const auto ours = state_dict(*adapter);
         EXPECT_TRUE(torch::equal(ours.at("down_blocks.1.attentions.0.proj_in.weight"),
@@ -98,7 +104,12 @@ TEST(StablePoseAdapter, InitialisesFromTheFrozenUNet) {
                                      unet_state.at("down_blocks.0.resnets.0.conv2.weight")));
             EXPECT_TRUE(std::count(fresh.begin(), fresh.end(), "down_blocks.0.resnets.0.cond_conv.weight"));
             EXPECT_EQ(ours.at("feature_extractor.zero_convs.0.weight").abs().max().item<float>(), 0.0f);
+            EXPECT_EQ(ours.at("feature_extractor.zero_convs.0.bias").abs().max().item<float>(), 0.0f);
+        } else {
+            EXPECT_EQ(ours.at("controlnet_cond_embedding.conv_out.weight").abs().max().item<float>(), 0.0f);
+            EXPECT_EQ(ours.at("controlnet_cond_embedding.conv_out.bias").abs().max().item<float>(), 0.0f);
         }
+        for (const auto& key : fresh) EXPECT_EQ(key.find("conv_out."), std::string::npos) << key;
     }
     // A U-Net of another architecture is refused, naming the key.
     AdapterConfig sd15;

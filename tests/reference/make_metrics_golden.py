@@ -11,7 +11,9 @@
 - Inception: scripts/export_metric_models.py inception --random-init, then torch-fidelity's FeatureExtractorInceptionV3
   loaded from the same random weights file gives the 64-d and 2048-d features of a few PNG images; torchmetrics
   FID (antialias=False, the torch-fidelity resize) over two small image folders.
-- The uint8 wrap quirk: a transcription of the reference (ToTensor, ImageNet Normalize, x255, cast through int64).
+- The uint8 wrap quirk: a transcription of the reference (torchvision Resize(299) + CenterCrop(299) on the PIL image,
+  ToTensor, ImageNet Normalize, x255, cast through int64); Pillow's BILINEAR resize and torchvision's
+  Resize + CenterCrop on images of several sizes (shrinking, enlarging, odd crops).
 - CLIP-score: scripts/export_metric_models.py clip --tiny, then torchmetrics CLIPScore with the same transformers
   model and a CLIPProcessor (CLIPImageProcessor defaults of ViT-B/16, the tokenizer from the vendored vocabulary).
 
@@ -210,12 +212,15 @@ def inception_goldens(t, meta, out):
     t["inception.fid64"] = torch.tensor(torchmetrics_fid(t["inception.real.f64"], t["inception.fake.f64"]),
                                         dtype=torch.float64)
 
-    # The wrap quirk, transcribed: ToTensor -> Normalize -> x255 -> float->int64 (truncation) -> mod 256 -> uint8.
+    # The wrap quirk, transcribed: Resize(299) -> CenterCrop(299) -> ToTensor -> Normalize -> x255 -> float->int64
+    # (truncation) -> mod 256 -> uint8. real[0] is 299x299, real[1] 512x512.
+    from torchvision import transforms as T
+    prepare = T.Compose([T.Resize(299), T.CenterCrop(299), T.ToTensor()])
     mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
     wrapped = []
     for arr in real[:2]:
-        x = torch.from_numpy(arr).permute(2, 0, 1).float().div(255)
+        x = prepare(Image.fromarray(arr))
         v = ((x - mean) / std) * 255
         wrapped.append(torch.remainder(v.to(torch.int64), 256).to(torch.uint8))
     t["wrap.img0"], t["wrap.img1"] = wrapped
@@ -224,6 +229,18 @@ def inception_goldens(t, meta, out):
     t["wrap.ramp_u8"] = torch.remainder((((ramp - mean) / std) * 255).to(torch.int64), 256).to(torch.uint8)
     meta["wrap"] = dict(today_torch_byte_cast_wraps=bool(torch.equal((((ramp - mean) / std) * 255).byte(),
                                                                      t["wrap.ramp_u8"])))
+    # Pillow's BILINEAR resize (antialiased when shrinking) to given sizes, and torchvision's Resize(299) +
+    # CenterCrop(299): (h, w) of the input, and (h, w) of the plain resize.
+    resize_cases = [((512, 512), (299, 299)), ((427, 640), (100, 37)), ((256, 320), (299, 373)), ((300, 200), (61, 1)),
+                    ((150, 200), (150, 411)), ((37, 61), (300, 200)), ((299, 299), (299, 299)), ((1, 3), (5, 2))]
+    prng = np.random.default_rng(11)
+    for i, ((h, w), (rh, rw)) in enumerate(resize_cases):
+        arr = test_image(prng, h, w)
+        t[f"pil_resize.{i}.input"] = torch.from_numpy(arr)
+        t[f"pil_resize.{i}.resized"] = torch.from_numpy(np.asarray(Image.fromarray(arr).resize((rw, rh), Image.BILINEAR)))
+        t[f"pil_resize.{i}.resize_crop_299"] = torch.from_numpy(
+            np.asarray(T.CenterCrop(299)(T.Resize(299)(Image.fromarray(arr)))))
+    meta["pil_resize"] = dict(cases=len(resize_cases), pillow=Image.__version__)
     # Wrapped inputs through the network: the reference-compat features of the real set.
     t["inception.real_wrap.f64"] = torch.cat([net(w.unsqueeze(0))[0] for w in wrapped])
 

@@ -134,8 +134,12 @@ TEST_F(SampleRun, EveryPoseSourceRunsAndBadJobsAreSkipped) {
     EXPECT_EQ(lines[0].at("pose_source").at("type"), "keypoints");
     // The npz and COCO sources hold the same people as the keypoint file: the same ground truth.
     for (const auto& l : lines) {
-        if (l.at("job") == "npz") EXPECT_EQ(l.at("pose").at("people"), lines[0].at("pose").at("people"));
-        if (l.at("job") == "skeleton") EXPECT_TRUE(l.at("pose").is_null());
+        if (l.at("job") == "npz") {
+            EXPECT_EQ(l.at("pose").at("people"), lines[0].at("pose").at("people"));
+        }
+        if (l.at("job") == "skeleton") {
+            EXPECT_TRUE(l.at("pose").is_null());
+        }
     }
 
     const auto text = read_png_text(out / "images" / "keypoints_s2.png");

@@ -29,7 +29,7 @@ struct ImageSetFeatures {
     std::string cache_key;  // empty without a cache
 };
 
-// "clean" or "reference-wrap": the preprocessing tag recorded with features and results.
+// "clean" or "reference-resize-crop-wrap": the preprocessing tag recorded with features and results.
 std::string inception_preprocessing_name(bool reference_compat);
 
 // Features of every image of `set`, in set order. Images are decoded as 8-bit RGB (Error for a missing or corrupt

@@ -9,7 +9,8 @@
 
 namespace stablepose {
 
-// Reads an image as 8-bit RGB; throws Error for missing, unreadable or corrupt files.
+// Reads an image's stored pixels as 8-bit RGB (an EXIF orientation tag is ignored, as PIL's Image.open does);
+// throws Error for missing, unreadable or corrupt files.
 cv::Mat read_image_rgb(const std::filesystem::path& path);
 // PNG bytes of an 8-bit RGB (3-channel) or grey (1-channel) image; the caller's image is left untouched.
 std::string encode_png(const cv::Mat& image);
