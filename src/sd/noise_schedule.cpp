@@ -70,7 +70,12 @@ NoiseSchedule::NoiseSchedule(NoiseScheduleConfig config) : config_(std::move(con
                 .pow(2);
     else
         betas = torch::linspace(config_.beta_start, config_.beta_end, T, options);
-    const auto alphas_cumprod = torch::cumprod(1.0 - betas, 0).to(torch::kFloat32);
+    const auto cumprod = torch::cumprod(1.0 - betas, 0);
+    if (config_.arithmetic == ScheduleArithmetic::float64) {  // LDM's q_sample buffers
+        sqrt_alphas_cumprod_ = cumprod.sqrt().to(torch::kFloat32);
+        sqrt_one_minus_alphas_cumprod_ = (1.0 - cumprod).sqrt().to(torch::kFloat32);
+    }
+    const auto alphas_cumprod = cumprod.to(torch::kFloat32);
     betas_ = to_vector(betas);
     alphas_cumprod_ = to_vector(alphas_cumprod);
     alphas_cumprod_tensor_ = torch::tensor(alphas_cumprod_);
@@ -105,15 +110,18 @@ torch::Tensor NoiseSchedule::add_noise(const torch::Tensor& original, const torc
                  "[" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
                  "draw training timesteps with torch::randint(0, num_train_timesteps, {B})");
     }
-    // diffusers: alphas_cumprod.to(sample dtype)[t] ** 0.5 and (1 - alphas_cumprod[t]) ** 0.5, shaped [B, 1,
-    // ...]. Gathered where the timesteps live: no device-to-host copy.
-    const auto acp =
-        alphas_cumprod_tensor_.to(timesteps.device()).to(original.scalar_type()).index_select(0, timesteps);
+    // Gathered where the timesteps live (no device-to-host copy), shaped [B, 1, ...].
     std::vector<int64_t> shape(original.dim(), 1);
     shape[0] = original.size(0);
-    const auto sqrt_alpha = acp.pow(0.5).view(shape).to(original.device());
-    const auto sqrt_one_minus_alpha = (1 - acp).pow(0.5).view(shape).to(original.device());
-    return sqrt_alpha * original + sqrt_one_minus_alpha * noise;
+    const auto gather = [&](const torch::Tensor& table) {
+        return table.to(timesteps.device()).to(original.scalar_type()).index_select(0, timesteps).view(shape)
+            .to(original.device());
+    };
+    if (config_.arithmetic == ScheduleArithmetic::float64)  // LDM: extract_into_tensor of the float32 buffers
+        return gather(sqrt_alphas_cumprod_) * original + gather(sqrt_one_minus_alphas_cumprod_) * noise;
+    // diffusers: alphas_cumprod.to(sample dtype)[t] ** 0.5 and (1 - alphas_cumprod[t]) ** 0.5.
+    const auto acp = gather(alphas_cumprod_tensor_);
+    return acp.pow(0.5) * original + (1 - acp).pow(0.5) * noise;
 }
 
 }  // namespace stablepose

@@ -143,6 +143,16 @@ def make_schedules(tensors):
     timesteps = torch.tensor([0, 1, 500, 998, 999], dtype=torch.int64)
     tensors["add_noise.x0"], tensors["add_noise.noise"], tensors["add_noise.timesteps"] = x0, noise, timesteps
     tensors["add_noise.out"] = ddim.add_noise(x0, noise, timesteps)
+    # LDM's q_sample: the float32 buffers sqrt(acp) and sqrt(1 - acp), computed in float64 (ddpm.py
+    # register_schedule: to_torch(np.sqrt(alphas_cumprod)), to_torch(np.sqrt(1. - alphas_cumprod))), gathered per
+    # sample (extract_into_tensor) and applied in float32.
+    acp64 = np.cumprod(1.0 - betas, axis=0)
+    sqrt_acp = torch.tensor(np.sqrt(acp64), dtype=torch.float32)
+    sqrt_one_minus = torch.tensor(np.sqrt(1.0 - acp64), dtype=torch.float32)
+    tensors["schedule.ldm.sqrt_alphas_cumprod"], tensors["schedule.ldm.sqrt_one_minus_alphas_cumprod"] = \
+        sqrt_acp, sqrt_one_minus
+    shape = (-1, 1, 1, 1)
+    tensors["add_noise.ldm_out"] = sqrt_acp[timesteps].view(shape) * x0 + sqrt_one_minus[timesteps].view(shape) * noise
 
 
 def main():
