@@ -126,6 +126,10 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
                   {"convention", to_string(options.pose.coco.convention)},
                   {"cap_form", to_string(options.pose.coco.cap_form)},
                   {"gt_box", options.gt_box == GtBoxMode::kLabelledJoints ? "labelled joints" : "reference (all 17 entries)"},
+                  {"gt_box_note", options.gt_box == GtBoxMode::kLabelledJoints
+                                      ? "a GT person with one labelled joint has area 0, so its OKS is exact-match "
+                                        "(evaluation.md §3)"
+                                      : "boxes include the (-1, -1) placeholders of missing joints (reference quirk)"},
                   {"detector_channel_swap", options.swap_channels},
                   {"reference_compat_preprocessing", options.reference_compat},
                   {"reference", options.reference ? json(options.reference->string()) : json(nullptr)}};
@@ -172,7 +176,8 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
     md << "\nAP/CAP: COCO keypoint AP (OKS / cosine), " << to_string(options.pose.coco.convention) << " conventions, "
        << (options.pose.aggregation == Aggregation::dataset ? "one evaluation over the whole set"
                                                             : "mean over batches of " + std::to_string(options.pose.batch_size))
-       << "; GT boxes over " << settings["gt_box"].get<std::string>() << ". Settings and hashes: report.json.\n";
+       << "; GT boxes over " << settings["gt_box"].get<std::string>() << " (" << settings["gt_box_note"].get<std::string>()
+       << "). Settings and hashes: report.json.\n";
     std::vector<std::pair<std::string, std::string>> fid_kid_basis;  // (run, what its FID/KID columns are)
     for (const auto& r : runs)
         if (r.contains("quality"))

@@ -10,10 +10,16 @@
 namespace stablepose {
 namespace {
 
-// Scale and offset of the cover fit along both axes: canvas = source * scale - offset.
+// The cover fit as the official evaluation transform does it (albumentations SmallestMaxSize + CenterCrop, the
+// geometry of data/augment.cpp with a centre crop): keypoints scaled by the exact factor, the image resized to
+// round-half-even(size * factor) (py3round), then the crop offset (resized - canvas) / 2, rounded down.
 struct CoverGeometry {
-    double scale_x, scale_y, offset_x, offset_y;
+    double scale_x, scale_y;  // keypoints: canvas = source * scale - offset
+    int scaled_w, scaled_h;   // the resized image
+    int offset_x, offset_y;
 };
+
+int round_half_even(double x) { return static_cast<int>(std::nearbyint(x)); }  // default rounding mode
 
 CoverGeometry geometry(int src_w, int src_h, int width, int height, CanvasFit fit) {
     if (src_w <= 0 || src_h <= 0 || width <= 0 || height <= 0)
@@ -21,11 +27,11 @@ CoverGeometry geometry(int src_w, int src_h, int width, int height, CanvasFit fi
              std::to_string(src_w) + "x" + std::to_string(src_h) + " -> " + std::to_string(width) + "x" +
                  std::to_string(height));
     if (fit == CanvasFit::kStretch)
-        return {static_cast<double>(width) / src_w, static_cast<double>(height) / src_h, 0.0, 0.0};
+        return {static_cast<double>(width) / src_w, static_cast<double>(height) / src_h, width, height, 0, 0};
     const double s = std::max(static_cast<double>(width) / src_w, static_cast<double>(height) / src_h);
-    const double scaled_w = std::round(src_w * s), scaled_h = std::round(src_h * s);
-    return {scaled_w / src_w, scaled_h / src_h, std::floor((scaled_w - width) / 2.0),
-            std::floor((scaled_h - height) / 2.0)};
+    const int scaled_w = s == 1.0 ? src_w : round_half_even(src_w * s);
+    const int scaled_h = s == 1.0 ? src_h : round_half_even(src_h * s);
+    return {s, s, scaled_w, scaled_h, (scaled_w - width) / 2, (scaled_h - height) / 2};
 }
 
 }  // namespace
@@ -48,10 +54,14 @@ Pose fit_pose_to_canvas(const Pose& pose, int width, int height, CanvasFit fit) 
                 p.joints.push_back(j);
                 continue;
             }
-            const float x = static_cast<float>(j.x * g.scale_x - g.offset_x);
-            const float y = static_cast<float>(j.y * g.scale_y - g.offset_y);
-            const bool inside = x >= 0 && y >= 0 && x < width && y < height;
-            p.joints.push_back(inside || fit == CanvasFit::kStretch ? Joint{x, y, j.confidence} : Joint::missing());
+            const double x = j.x * g.scale_x - g.offset_x;
+            const double y = j.y * g.scale_y - g.offset_y;
+            // albumentations drops a keypoint outside the image before and after each step.
+            const bool in_source = j.x >= 0 && j.y >= 0 && j.x < pose.width && j.y < pose.height;
+            const bool inside = in_source && x >= 0 && y >= 0 && x < width && y < height;
+            p.joints.push_back(inside || fit == CanvasFit::kStretch
+                                   ? Joint{static_cast<float>(x), static_cast<float>(y), j.confidence}
+                                   : Joint::missing());
         }
         out.people.push_back(std::move(p));
     }
@@ -60,11 +70,9 @@ Pose fit_pose_to_canvas(const Pose& pose, int width, int height, CanvasFit fit) 
 
 cv::Mat fit_image_to_canvas(const cv::Mat& image, int width, int height, CanvasFit fit) {
     const auto g = geometry(image.cols, image.rows, width, height, fit);
-    const int scaled_w = static_cast<int>(std::lround(image.cols * g.scale_x));
-    const int scaled_h = static_cast<int>(std::lround(image.rows * g.scale_y));
     cv::Mat scaled;
-    cv::resize(image, scaled, cv::Size(scaled_w, scaled_h), 0, 0, cv::INTER_NEAREST);
-    return scaled(cv::Rect(static_cast<int>(g.offset_x), static_cast<int>(g.offset_y), width, height)).clone();
+    cv::resize(image, scaled, cv::Size(g.scaled_w, g.scaled_h), 0, 0, cv::INTER_NEAREST);
+    return scaled(cv::Rect(g.offset_x, g.offset_y, width, height)).clone();
 }
 
 }  // namespace stablepose

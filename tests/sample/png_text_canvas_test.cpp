@@ -1,7 +1,11 @@
-// PNG text chunks round-trip and keep the image decodable; canvas fits of poses and skeleton images.
+// PNG text chunks round-trip and keep the image decodable; canvas fits of poses and skeleton images, the cover fit
+// against the training loader's evaluation geometry (data/augment, checked against albumentations 1.3.0).
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <random>
+
+#include "stablepose/data/augment.h"
 #include "stablepose/error.h"
 #include "stablepose/io/image_io.h"
 #include "stablepose/io/png_text.h"
@@ -42,6 +46,47 @@ TEST(CanvasFit, CoverScalesTheSmallestSideAndCropsTheCentre) {
     const auto stretched = fit_pose_to_canvas(pose, 256, 256, CanvasFit::kStretch);
     EXPECT_FLOAT_EQ(stretched.people[0].joints[1].x, 10 * 0.64f);
     EXPECT_FLOAT_EQ(stretched.people[0].joints[1].y, 50 * 1.28f);
+}
+
+TEST(CanvasFit, CoverIsTheLoadersCentreCropGeometry) {
+    // Source sizes where the resize rounds (ties included: 333 * 512 / 254 = 671.2..., 257 * 2 = 514 ...), joints
+    // inside, on the border and outside the source image.
+    std::mt19937 rng(7);
+    const std::vector<std::pair<int, int>> sizes = {{640, 427}, {254, 333}, {257, 128}, {512, 512}, {300, 901}, {97, 64}};
+    int compared = 0, dropped = 0;
+    for (const auto& [w, h] : sizes)
+        for (const auto& [cw, ch] : std::vector<std::pair<int, int>>{{512, 512}, {128, 128}, {256, 192}}) {
+            Pose pose{w, h, {Person{std::vector<Joint>(17)}}};
+            std::vector<cv::Point2d> points;
+            std::uniform_real_distribution<double> ux(-0.05 * w, 1.05 * w), uy(-0.05 * h, 1.05 * h);
+            for (int j = 0; j < 17; ++j) {
+                const double x = j == 0 ? 0.0 : j == 1 ? w - 1e-3 : ux(rng), y = j == 0 ? 0.0 : uy(rng);
+                pose.people[0].joints[j] = {static_cast<float>(x), static_cast<float>(y), 0.9f};
+                points.emplace_back(static_cast<float>(x), static_cast<float>(y));
+            }
+            AugmentParams params;
+            params.width = cw;
+            params.height = ch;
+            params.centre_crop = true;
+            const auto reference = apply_geometry(cv::Mat(h, w, CV_8UC3, cv::Scalar(0, 0, 0)), points, params);
+            const auto fitted = fit_pose_to_canvas(pose, cw, ch, CanvasFit::kCover);
+            for (int j = 0; j < 17; ++j) {
+                const auto& got = fitted.people[0].joints[j];
+                if (!reference.kept[j]) {
+                    EXPECT_EQ(got, Joint::missing()) << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
+                    ++dropped;
+                    continue;
+                }
+                EXPECT_NEAR(got.x, reference.points[j].x, 1e-4) << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
+                EXPECT_NEAR(got.y, reference.points[j].y, 1e-4) << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
+                ++compared;
+            }
+            // The image goes through the same resize and crop: a pixel lands where its joint does.
+            cv::Mat image(h, w, CV_8UC3, cv::Scalar(0, 0, 0));
+            EXPECT_EQ(fit_image_to_canvas(image, cw, ch, CanvasFit::kCover).size(), cv::Size(cw, ch));
+        }
+    EXPECT_GT(compared, 100);
+    EXPECT_GT(dropped, 20);
 }
 
 TEST(CanvasFit, ImageFitKeepsExactColoursAndMatchesThePoseFit) {
