@@ -49,14 +49,19 @@ json pose_columns(const CocoKeypointGroundTruth& gt, const std::vector<CocoKeypo
 }
 
 // FID and KID x 1000 for the table: with scenario labels on both sets the unweighted mean over scenarios (the
-// number Stable-Pose's Human-Art table reports), otherwise the whole set. The other form stays in report.json.
+// number Stable-Pose's Human-Art table reports), otherwise the whole set. The other form stays in
+// report.json.
 std::pair<json, json> quality_columns(const json& run) {
     if (!run.contains("quality")) return {nullptr, nullptr};
     const auto& q = run["quality"];
-    auto kid_x1000 = [](const json& v) { return v.is_number() ? json(1000.0 * v.get<double>()) : json(nullptr); };
+    auto kid_x1000 = [](const json& v) {
+        return v.is_number() ? json(1000.0 * v.get<double>()) : json(nullptr);
+    };
     if (q.contains("per_scenario"))
-        return {q["per_scenario"].value("fid_mean", json(nullptr)), kid_x1000(q["per_scenario"].value("kid_mean", json(nullptr)))};
-    const json kid = q.contains("kid") && q["kid"].is_object() ? q["kid"].value("mean", json(nullptr)) : json(nullptr);
+        return {q["per_scenario"].value("fid_mean", json(nullptr)),
+                kid_x1000(q["per_scenario"].value("kid_mean", json(nullptr)))};
+    const json kid =
+        q.contains("kid") && q["kid"].is_object() ? q["kid"].value("mean", json(nullptr)) : json(nullptr);
     return {q.value("fid", json(nullptr)), kid_x1000(kid)};
 }
 
@@ -121,18 +126,20 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
     }
 
     EvalReport report;
-    json settings{{"aggregation", to_string(options.pose.aggregation)},
-                  {"batch_size", options.pose.batch_size},
-                  {"convention", to_string(options.pose.coco.convention)},
-                  {"cap_form", to_string(options.pose.coco.cap_form)},
-                  {"gt_box", options.gt_box == GtBoxMode::kLabelledJoints ? "labelled joints" : "reference (all 17 entries)"},
-                  {"gt_box_note", options.gt_box == GtBoxMode::kLabelledJoints
-                                      ? "a GT person with one labelled joint has area 0, so its OKS is exact-match "
-                                        "(evaluation.md §3)"
-                                      : "boxes include the (-1, -1) placeholders of missing joints (reference quirk)"},
-                  {"detector_channel_swap", options.swap_channels},
-                  {"reference_compat_preprocessing", options.reference_compat},
-                  {"reference", options.reference ? json(options.reference->string()) : json(nullptr)}};
+    json settings{
+        {"aggregation", to_string(options.pose.aggregation)},
+        {"batch_size", options.pose.batch_size},
+        {"convention", to_string(options.pose.coco.convention)},
+        {"cap_form", to_string(options.pose.coco.cap_form)},
+        {"gt_box",
+         options.gt_box == GtBoxMode::kLabelledJoints ? "labelled joints" : "reference (all 17 entries)"},
+        {"gt_box_note", options.gt_box == GtBoxMode::kLabelledJoints
+                            ? "a GT person with one labelled joint has area 0, so its OKS is exact-match "
+                              "(evaluation.md §3)"
+                            : "boxes include the (-1, -1) placeholders of missing joints (reference quirk)"},
+        {"detector_channel_swap", options.swap_channels},
+        {"reference_compat_preprocessing", options.reference_compat},
+        {"reference", options.reference ? json(options.reference->string()) : json(nullptr)}};
     if (detector)
         settings["detector"] = {{"name", detector->info().name},
                                 {"channel_order", detector->info().channel_order},
@@ -173,22 +180,26 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
                        << fmt_number(v["PCE"], 3) << " |\n";
                 }
     }
-    md << "\nAP/CAP: COCO keypoint AP (OKS / cosine), " << to_string(options.pose.coco.convention) << " conventions, "
-       << (options.pose.aggregation == Aggregation::dataset ? "one evaluation over the whole set"
-                                                            : "mean over batches of " + std::to_string(options.pose.batch_size))
-       << "; GT boxes over " << settings["gt_box"].get<std::string>() << " (" << settings["gt_box_note"].get<std::string>()
-       << "). Settings and hashes: report.json.\n";
+    md << "\nAP/CAP: COCO keypoint AP (OKS / cosine), " << to_string(options.pose.coco.convention)
+       << " conventions, "
+       << (options.pose.aggregation == Aggregation::dataset
+               ? "one evaluation over the whole set"
+               : "mean over batches of " + std::to_string(options.pose.batch_size))
+       << "; GT boxes over " << settings["gt_box"].get<std::string>() << " ("
+       << settings["gt_box_note"].get<std::string>() << "). Settings and hashes: report.json.\n";
     std::vector<std::pair<std::string, std::string>> fid_kid_basis;  // (run, what its FID/KID columns are)
     for (const auto& r : runs)
         if (r.contains("quality"))
             fid_kid_basis.emplace_back(
                 r["name"].get<std::string>(),
                 r["quality"].contains("per_scenario")
-                    ? "unweighted mean over " + std::to_string(r["quality"]["per_scenario"]["scenarios"].size()) +
+                    ? "unweighted mean over " +
+                          std::to_string(r["quality"]["per_scenario"]["scenarios"].size()) +
                           " scenarios (whole-set values in report.json)"
                     : "the whole set");
-    const bool one_basis = std::all_of(fid_kid_basis.begin(), fid_kid_basis.end(),
-                                       [&](const auto& b) { return b.second == fid_kid_basis.front().second; });
+    const bool one_basis = std::all_of(fid_kid_basis.begin(), fid_kid_basis.end(), [&](const auto& b) {
+        return b.second == fid_kid_basis.front().second;
+    });
     if (!fid_kid_basis.empty() && one_basis) md << "FID/KID: " << fid_kid_basis.front().second << ".\n";
     if (!one_basis)
         for (const auto& [name, basis] : fid_kid_basis) md << "FID/KID of " << name << ": " << basis << ".\n";

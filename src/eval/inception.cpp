@@ -77,7 +77,9 @@ torch::Tensor inception_input(const cv::Mat& rgb, bool reference_compat) {
         fail("inception_input: expected an 8-bit RGB image", "CV_8UC3", "OpenCV type " + std::to_string(rgb.type()));
     const cv::Mat contiguous = rgb.isContinuous() ? rgb : rgb.clone();
     if (!reference_compat)
-        return torch::from_blob(contiguous.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8).permute({2, 0, 1}).clone();
+        return torch::from_blob(contiguous.data, {rgb.rows, rgb.cols, 3}, torch::kUInt8)
+            .permute({2, 0, 1})
+            .clone();
     // The reference: PIL image -> Resize(299) -> CenterCrop(299) -> ToTensor -> Normalize -> x255 -> wrap.
     const cv::Mat prepared = torchvision_resize_center_crop(contiguous, 299);
     const auto chw = torch::from_blob(prepared.data, {299, 299, 3}, torch::kUInt8).permute({2, 0, 1});

@@ -40,11 +40,14 @@ ResampleCoefficients bilinear_coefficients(int in_size, int out_size) {
         const int lo = std::max(static_cast<int>(center - support + 0.5), 0);  // C casts truncate toward zero
         const int n = std::min(static_cast<int>(center + support + 0.5), in_size) - lo;
         double total = 0.0;
-        for (int i = 0; i < n; ++i) total += (w[i] = triangle((i + lo - center + 0.5) / filter_scale));
+        const double ss =
+            1.0 / filter_scale;  // multiplied, as Pillow does (a division can round differently)
+        for (int i = 0; i < n; ++i) total += (w[i] = triangle((i + lo - center + 0.5) * ss));
         for (int i = 0; i < n; ++i) {
             const double v = total != 0.0 ? w[i] / total : w[i];
             const double fixed = v * static_cast<double>(1 << kPrecisionBits);
-            c.weights[static_cast<size_t>(o) * c.ksize + i] = static_cast<int32_t>(v < 0 ? fixed - 0.5 : fixed + 0.5);
+            c.weights[static_cast<size_t>(o) * c.ksize + i] =
+                static_cast<int32_t>(v < 0 ? fixed - 0.5 : fixed + 0.5);
         }
         c.first[o] = lo;
         c.count[o] = n;
@@ -63,9 +66,11 @@ cv::Mat resample_pass(const cv::Mat& in, int out_size, bool horizontal) {
         for (int x = 0; x < out.cols; ++x) {
             const int o = horizontal ? x : y;
             const int32_t* k = &c.weights[static_cast<size_t>(o) * c.ksize];
-            int32_t sum[3] = {1 << (kPrecisionBits - 1), 1 << (kPrecisionBits - 1), 1 << (kPrecisionBits - 1)};
+            int32_t sum[3] = {1 << (kPrecisionBits - 1), 1 << (kPrecisionBits - 1),
+                              1 << (kPrecisionBits - 1)};
             for (int i = 0; i < c.count[o]; ++i) {
-                const auto& p = horizontal ? in.at<cv::Vec3b>(y, c.first[o] + i) : in.at<cv::Vec3b>(c.first[o] + i, x);
+                const auto& p =
+                    horizontal ? in.at<cv::Vec3b>(y, c.first[o] + i) : in.at<cv::Vec3b>(c.first[o] + i, x);
                 for (int ch = 0; ch < 3; ++ch) sum[ch] += static_cast<int32_t>(p[ch]) * k[i];
             }
             out.at<cv::Vec3b>(y, x) = cv::Vec3b(clip8(sum[0]), clip8(sum[1]), clip8(sum[2]));
@@ -85,7 +90,8 @@ int round_half_even(double v) {
 
 cv::Mat pil_bilinear_resize(const cv::Mat& rgb, int width, int height) {
     if (rgb.type() != CV_8UC3 || rgb.empty())
-        fail("pil_bilinear_resize: expected an 8-bit RGB image", "CV_8UC3", "OpenCV type " + std::to_string(rgb.type()));
+        fail("pil_bilinear_resize: expected an 8-bit RGB image", "CV_8UC3",
+             "OpenCV type " + std::to_string(rgb.type()));
     if (width < 1 || height < 1)
         fail("pil_bilinear_resize: bad output size", "width and height >= 1",
              std::to_string(width) + "x" + std::to_string(height));

@@ -13,8 +13,9 @@ namespace stablepose {
 cv::Mat read_image_rgb(const std::filesystem::path& path) {
     if (!std::filesystem::exists(path))
         fail("image not found: '" + path.string() + "'", "an existing image file", "no such file");
-    // The stored pixels, as PIL's Image.open in the official loaders and metric pipelines: an EXIF orientation tag
-    // is not applied (OpenCV would rotate the image away from its keypoints and its annotated size).
+    // The stored pixels, as PIL's Image.open in the official loaders and metric pipelines: an EXIF
+    // orientation tag is not applied (OpenCV would rotate the image away from its keypoints and its annotated
+    // size).
     cv::Mat bgr = cv::imread(path.string(), cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
     if (bgr.empty())
         fail("cannot decode image '" + path.string() + "'", "a PNG, JPEG or other format OpenCV reads",

@@ -11,11 +11,12 @@ namespace {
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // stable-pose.md §14.2 "Zero": the 13 output convs, the pose encoder's last conv and, in ControlNet mode, the
-// hint embedding's conv_out (the constructors zero the last two as well; zeroing here makes the result independent
-// of the adapter's previous state).
+// hint embedding's conv_out (the constructors zero the last two as well; zeroing here makes the result
+// independent of the adapter's previous state).
 bool is_zero_initialised(const std::string& key) {
     return starts_with(key, "controlnet_down_blocks.") || starts_with(key, "controlnet_mid_block.") ||
-           starts_with(key, "feature_extractor.zero_convs.") || starts_with(key, "controlnet_cond_embedding.conv_out.");
+           starts_with(key, "feature_extractor.zero_convs.") ||
+           starts_with(key, "controlnet_cond_embedding.conv_out.");
 }
 
 // The U-Net key an adapter key is copied from, or "" when the key keeps its fresh (or zero) value.

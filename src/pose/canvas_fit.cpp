@@ -10,9 +10,10 @@
 namespace stablepose {
 namespace {
 
-// The cover fit as the official evaluation transform does it (albumentations SmallestMaxSize + CenterCrop, the
-// geometry of data/augment.cpp with a centre crop): keypoints scaled by the exact factor, the image resized to
-// round-half-even(size * factor) (py3round), then the crop offset (resized - canvas) / 2, rounded down.
+// The cover fit as the official evaluation transform does it (albumentations SmallestMaxSize + CenterCrop,
+// the geometry of data/augment.cpp with a centre crop): keypoints scaled by the exact factor, the image
+// resized to round-half-even(size * factor) (py3round), then the crop offset (resized - canvas) / 2, rounded
+// down.
 struct CoverGeometry {
     double scale_x, scale_y;  // keypoints: canvas = source * scale - offset
     int scaled_w, scaled_h;   // the resized image

@@ -114,7 +114,10 @@ torch::Tensor NoiseSchedule::add_noise(const torch::Tensor& original, const torc
     std::vector<int64_t> shape(original.dim(), 1);
     shape[0] = original.size(0);
     const auto gather = [&](const torch::Tensor& table) {
-        return table.to(timesteps.device()).to(original.scalar_type()).index_select(0, timesteps).view(shape)
+        return table.to(timesteps.device())
+            .to(original.scalar_type())
+            .index_select(0, timesteps)
+            .view(shape)
             .to(original.device());
     };
     if (config_.arithmetic == ScheduleArithmetic::float64)  // LDM: extract_into_tensor of the float32 buffers

@@ -23,10 +23,12 @@ TEST(ImageIo, ExifOrientationIsNotApplied) {
 }
 
 TEST(ImageIo, MissingAndCorruptFilesAreNamed) {
-    const auto dir = std::filesystem::temp_directory_path() / ("stablepose_image_io_" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("stablepose_image_io_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "corrupt.png") << "not an image";
-    EXPECT_NE(testing::error_of([&] { read_image_rgb(dir / "absent.png"); }).find("image not found"), std::string::npos);
+    EXPECT_NE(testing::error_of([&] { read_image_rgb(dir / "absent.png"); }).find("image not found"),
+              std::string::npos);
     EXPECT_NE(testing::error_of([&] { read_image_rgb(dir / "corrupt.png"); }).find("cannot decode image"),
               std::string::npos);
     std::filesystem::remove(dir / "corrupt.png");

@@ -85,9 +85,11 @@ TEST(StablePoseAdapter, InitialisesFromTheFrozenUNet) {
         config.mode = mode;
         StablePoseAdapter adapter(config);
         {
-            torch::NoGradGuard no_grad;  // an adapter that held other weights: initialisation must zero these too
+            torch::NoGradGuard
+                no_grad;  // an adapter that held other weights: initialisation must zero these too
             for (auto& [key, p] : state_dict(*adapter))
-                if (key.find("zero_convs.0.") != std::string::npos || key.find("conv_out.") != std::string::npos)
+                if (key.find("zero_convs.0.") != std::string::npos ||
+                    key.find("conv_out.") != std::string::npos)
                     p.fill_(1.0f);
         }
         const auto fresh = initialize_adapter_from_unet(adapter, unet_state);

@@ -1,5 +1,6 @@
-// PNG text chunks round-trip and keep the image decodable; canvas fits of poses and skeleton images, the cover fit
-// against the training loader's evaluation geometry (data/augment, checked against albumentations 1.3.0).
+// PNG text chunks round-trip and keep the image decodable; canvas fits of poses and skeleton images, the
+// cover fit against the training loader's evaluation geometry (data/augment, checked against
+// albumentations 1.3.0).
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -49,10 +50,11 @@ TEST(CanvasFit, CoverScalesTheSmallestSideAndCropsTheCentre) {
 }
 
 TEST(CanvasFit, CoverIsTheLoadersCentreCropGeometry) {
-    // Source sizes where the resize rounds (ties included: 333 * 512 / 254 = 671.2..., 257 * 2 = 514 ...), joints
-    // inside, on the border and outside the source image.
+    // Source sizes where the resize rounds (ties included: 333 * 512 / 254 = 671.2..., 257 * 2 = 514 ...),
+    // joints inside, on the border and outside the source image.
     std::mt19937 rng(7);
-    const std::vector<std::pair<int, int>> sizes = {{640, 427}, {254, 333}, {257, 128}, {512, 512}, {300, 901}, {97, 64}};
+    const std::vector<std::pair<int, int>> sizes = {{640, 427}, {254, 333}, {257, 128},
+                                                    {512, 512}, {300, 901}, {97, 64}};
     int compared = 0, dropped = 0;
     for (const auto& [w, h] : sizes)
         for (const auto& [cw, ch] : std::vector<std::pair<int, int>>{{512, 512}, {128, 128}, {256, 192}}) {
@@ -68,17 +70,21 @@ TEST(CanvasFit, CoverIsTheLoadersCentreCropGeometry) {
             params.width = cw;
             params.height = ch;
             params.centre_crop = true;
-            const auto reference = apply_geometry(cv::Mat(h, w, CV_8UC3, cv::Scalar(0, 0, 0)), points, params);
+            const auto reference =
+                apply_geometry(cv::Mat(h, w, CV_8UC3, cv::Scalar(0, 0, 0)), points, params);
             const auto fitted = fit_pose_to_canvas(pose, cw, ch, CanvasFit::kCover);
             for (int j = 0; j < 17; ++j) {
                 const auto& got = fitted.people[0].joints[j];
                 if (!reference.kept[j]) {
-                    EXPECT_EQ(got, Joint::missing()) << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
+                    EXPECT_EQ(got, Joint::missing())
+                        << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
                     ++dropped;
                     continue;
                 }
-                EXPECT_NEAR(got.x, reference.points[j].x, 1e-4) << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
-                EXPECT_NEAR(got.y, reference.points[j].y, 1e-4) << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
+                EXPECT_NEAR(got.x, reference.points[j].x, 1e-4)
+                    << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
+                EXPECT_NEAR(got.y, reference.points[j].y, 1e-4)
+                    << w << "x" << h << " -> " << cw << "x" << ch << " joint " << j;
                 ++compared;
             }
             // The image goes through the same resize and crop: a pixel lands where its joint does.

@@ -70,15 +70,17 @@ TEST(NoiseSchedule, EqualsDiffusersAndLdmBitForBit) {
 }
 
 TEST(NoiseSchedule, Float64ArithmeticAddsNoiseAsLdmQSample) {
-    // LDM's sqrt buffers are float32 roundings of float64 square roots; diffusers takes float32 square roots of
-    // the float32 alphas_cumprod. They differ in the last bits at many timesteps; the LDM mode must give LDM's.
+    // LDM's sqrt buffers are float32 roundings of float64 square roots; diffusers takes float32 square roots
+    // of the float32 alphas_cumprod. They differ in the last bits at many timesteps; the LDM mode must give
+    // LDM's.
     const NoiseSchedule ldm(NoiseScheduleConfig::sd15_ldm());
     const auto out = ldm.add_noise(g("add_noise.x0"), g("add_noise.noise"), g("add_noise.timesteps"));
     EXPECT_TRUE(torch::equal(out, g("add_noise.ldm_out"))) << max_abs_diff(out, g("add_noise.ldm_out"));
     const auto acp = host_tensor(ldm.alphas_cumprod());
     const auto naive_sqrt = acp.sqrt(), naive_one_minus = (1 - acp).sqrt();
-    const auto differ = naive_sqrt.ne(g("schedule.ldm.sqrt_alphas_cumprod")).sum().item<int64_t>() +
-                        naive_one_minus.ne(g("schedule.ldm.sqrt_one_minus_alphas_cumprod")).sum().item<int64_t>();
+    const auto differ =
+        naive_sqrt.ne(g("schedule.ldm.sqrt_alphas_cumprod")).sum().item<int64_t>() +
+        naive_one_minus.ne(g("schedule.ldm.sqrt_one_minus_alphas_cumprod")).sum().item<int64_t>();
     std::printf("[ parity ] LDM sqrt buffers: %lld of 2000 float32 values differ from float32 square roots\n",
                 static_cast<long long>(differ));
     EXPECT_GT(differ, 0);  // the two computations are distinguishable, so the check above means something

@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "stablepose/io/atomic_file.h"
 #include "stablepose/data/humansd_npz.h"
+#include "stablepose/io/atomic_file.h"
 #include "stablepose/io/image_io.h"
 #include "stablepose/io/safetensors.h"
 #include "stablepose/train/train_config.h"

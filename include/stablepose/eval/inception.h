@@ -50,8 +50,9 @@ torch::Tensor imagenet_normalize_wrap_uint8(const torch::Tensor& x);
 
 // rgb: HxWx3 uint8. Returns the network input [3, H, W] uint8: the pixels unchanged (clean, §8.6), or with
 // reference_compat [3, 299, 299] as the reference pipeline prepares its images (§8.2-8.3): torchvision
-// Resize(299) + CenterCrop(299) on the PIL image (pil_resize.h), ToTensor, ImageNet normalisation, x255 and the
-// wrapping cast. (Stable-Pose crops only the real set; its fakes are 512x512, where the crop does nothing.)
+// Resize(299) + CenterCrop(299) on the PIL image (pil_resize.h), ToTensor, ImageNet normalisation, x255 and
+// the wrapping cast. (Stable-Pose crops only the real set; its fakes are 512x512, where the crop does
+// nothing.)
 torch::Tensor inception_input(const cv::Mat& rgb, bool reference_compat);
 
 }  // namespace stablepose

@@ -125,8 +125,9 @@ TORCH_MODULE(StablePoseAdapter);
 // Initialisation from the frozen U-Net's state dict (diffusers names), stable-pose.md §14.2: copies every
 // adapter key present in the U-Net; remaps down_blocks.0.resnets.0.{conv1, time_emb_proj, conv2} to the
 // AttnResBlock's {in_layers.2, emb_layers.1, out_layers.3}; zeroes the 13 output convs, the pose encoder's
-// zero_convs.0 (or, in ControlNet mode, the hint embedding's conv_out). Throws Error when an encoder-copy key is missing from the U-Net or has another
-// shape (a config mismatch). Returns the keys left at their fresh initialisation.
+// zero_convs.0 (or, in ControlNet mode, the hint embedding's conv_out). Throws Error when an encoder-copy key
+// is missing from the U-Net or has another shape (a config mismatch). Returns the keys left at their fresh
+// initialisation.
 std::vector<std::string> initialize_adapter_from_unet(StablePoseAdapter& adapter,
                                                       const std::map<std::string, torch::Tensor>& unet_state);
 

@@ -17,8 +17,8 @@ struct PoseMaskConfig {
     // Blur (skeleton + 1) and compare with threshold + 1: the official test in exact arithmetic. The literal
     // float32 form (false) is degenerate for training masks: the k = 23 kernel sums to 0.99999982, so blank
     // regions blur to -0.99999982 > -1 and every pixel is selected (the official run escaped this only
-    // because it trained under fp16 autocast, where that value rounds to -1; fp16 also drops the faint edge of
-    // the k = 23 blur, so its coarse masks are about 8 % smaller: docs/render.md). For the inference
+    // because it trained under fp16 autocast, where that value rounds to -1; fp16 also drops the faint edge
+    // of the k = 23 blur, so its coarse masks are about 8 % smaller: docs/render.md). For the inference
     // threshold both forms give the same cells up to float rounding at the threshold.
     bool background_relative = true;
 

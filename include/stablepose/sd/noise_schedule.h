@@ -53,11 +53,10 @@ public:
     const torch::Tensor& alphas_cumprod_tensor() const { return alphas_cumprod_tensor_; }
 
     // Training forward process q(x_t | x_0): sqrt(acp_t) * x0 + sqrt(1 - acp_t) * noise, one t per sample.
-    // float32 arithmetic: as diffusers' DDIMScheduler/DDPMScheduler.add_noise, the square roots computed in the
-    // sample dtype. float64: as LDM's q_sample, whose sqrt(acp) and sqrt(1 - acp) buffers are computed in float64
-    // and stored as float32 (stable-pose.md §1).
-    // original, noise: [B, ...] same shape; timesteps: [B] int64 on any device (range checked when on the
-    // CPU); returns [B, ...] like original.
+    // float32 arithmetic: as diffusers' DDIMScheduler/DDPMScheduler.add_noise, the square roots computed in
+    // the sample dtype. float64: as LDM's q_sample, whose sqrt(acp) and sqrt(1 - acp) buffers are computed in
+    // float64 and stored as float32 (stable-pose.md §1). original, noise: [B, ...] same shape; timesteps: [B]
+    // int64 on any device (range checked when on the CPU); returns [B, ...] like original.
     torch::Tensor add_noise(const torch::Tensor& original, const torch::Tensor& noise,
                             const torch::Tensor& timesteps) const;
 
@@ -65,7 +64,8 @@ private:
     NoiseScheduleConfig config_;
     std::vector<float> betas_, alphas_cumprod_, sigmas_;
     torch::Tensor alphas_cumprod_tensor_;
-    torch::Tensor sqrt_alphas_cumprod_, sqrt_one_minus_alphas_cumprod_;  // [T] float32; float64 arithmetic only
+    torch::Tensor sqrt_alphas_cumprod_,
+        sqrt_one_minus_alphas_cumprod_;  // [T] float32; float64 arithmetic only
 };
 
 std::string to_string(ScheduleArithmetic arithmetic);
