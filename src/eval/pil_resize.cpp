@@ -78,13 +78,8 @@ cv::Mat resample_pass(const cv::Mat& in, int out_size, bool horizontal) {
     return out;
 }
 
-// Python's round() of a multiple of 0.5: half to even.
-int round_half_even(double v) {
-    const double lower = std::floor(v);
-    const double diff = v - lower;
-    if (diff != 0.5) return static_cast<int>(diff < 0.5 ? lower : lower + 1.0);
-    return static_cast<int>(std::fmod(lower, 2.0) == 0.0 ? lower : lower + 1.0);
-}
+// Python's round(): half to even (std::nearbyint in the default rounding mode, as data/augment's py3round).
+int round_half_even(double v) { return static_cast<int>(std::nearbyint(v)); }
 
 }  // namespace
 
