@@ -267,7 +267,19 @@ ClipTokenizer ClipTokenizer::from_file(const fs::path& path, ClipTokenizerOption
         fail("CLIP vocabulary '" + path.string() + "' not found",
              "bpe_simple_vocab_16e6.txt.gz, vocab.json/merges.txt, or a folder holding both",
              "no such file or folder", "leave out --vocab to use the vendored vocabulary (assets/clip)");
-    if (fs::is_directory(path)) return from_hf_files(path / "vocab.json", path / "merges.txt", options);
+    if (fs::is_directory(path)) {
+        // A diffusers/transformers tokenizer folder holds vocab.json + merges.txt; one written by
+        // scripts/export_sd.py may hold only OpenAI's merge list.
+        const auto openai = path / "bpe_simple_vocab_16e6.txt.gz";
+        if (!fs::exists(path / "vocab.json") && !fs::exists(path / "merges.txt") && fs::exists(openai))
+            return from_openai_vocabulary(openai, options);
+        if (!fs::exists(path / "vocab.json") && !fs::exists(path / "merges.txt"))
+            fail("the folder '" + path.string() + "' holds no CLIP vocabulary",
+                 "vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz", "none of them",
+                 "pass the tokenizer/ folder of a diffusers model or of scripts/export_sd.py, or leave out "
+                 "--vocab to use the vendored vocabulary");
+        return from_hf_files(path / "vocab.json", path / "merges.txt", options);
+    }
     const auto extension = path.extension();
     if (extension == ".gz") return from_openai_vocabulary(path, options);
     if (extension == ".json") return from_hf_files(path, path.parent_path() / "merges.txt", options);

@@ -151,6 +151,14 @@ TEST(ClipTokenizer, HfVocabAndMergesGiveTheSameIdsAsTheGzFile) {
     }
 }
 
+// scripts/export_sd.py writes only OpenAI's merge list into a model's tokenizer/ folder.
+TEST(ClipTokenizer, FolderWithOnlyTheOpenAiFileReadsIt) {
+    const auto dir = temp_dir("openai_only");
+    fs::copy_file(clip_vocabulary_path(), dir / "bpe_simple_vocab_16e6.txt.gz", fs::copy_options::overwrite_existing);
+    expect_golden_rows("transformers", TextNormalization::transformers,
+                       ClipTokenizer::from_file(dir, {TextNormalization::transformers}));
+}
+
 TEST(TokenizerText, FtfyFixTextMatchesPython) {
     for (const auto& row : golden()["prompts"]) {
         const auto text = row["text"].get<std::string>();
@@ -216,6 +224,10 @@ TEST(ClipTokenizer, BadInputGivesClearErrors) {
     gzclose(out);
     const auto digest = error_of([&] { ClipTokenizer::from_file(renamed); });
     EXPECT_TRUE(contains(digest, "sha256 924691ac") && contains(digest, "openai/CLIP")) << digest;
+
+    const auto empty_dir = temp_dir("empty");
+    const auto empty = error_of([&] { ClipTokenizer::from_file(empty_dir); });
+    EXPECT_TRUE(contains(empty, "holds no CLIP vocabulary") && contains(empty, "vocab.json + merges.txt")) << empty;
 
     const auto hf = fs::path(STABLEPOSE_GOLDEN_DIR) / "clip_hf";
     fs::copy_file(hf / "vocab.json", dir / "vocab.json", fs::copy_options::overwrite_existing);
