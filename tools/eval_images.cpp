@@ -57,7 +57,8 @@ void add_fid_command(CLI::App& eval) {
         ->check(CLI::PositiveNumber);
     cmd->add_option("--seed", a->metrics.kid.seed, "Seed of the KID subset draws (default 0)");
     cmd->add_option("--cache-dir", a->cache_dir,
-                    "Feature cache folder (default $STABLEPOSE_CACHE_DIR, else ~/.cache/stablepose/features)");
+                    "Feature cache folder (default $STABLEPOSE_CACHE_DIR, else $XDG_CACHE_HOME/stablepose/features, "
+                    "else ~/.cache/stablepose/features)");
     cmd->add_flag("--no-cache", a->no_cache, "Neither read nor write cached features");
     add_common(cmd, *a,
                "The reference pipeline's input: ImageNet-normalised, x255 and cast to uint8 with wrap-around "

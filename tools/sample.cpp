@@ -47,7 +47,8 @@ void add_sample_command(CLI::App& app) {
     cmd->add_option("--device", options->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
     cmd->add_flag("--cuda-graph", options->cuda_graphs,
                   "On CUDA: replay each step's adapter and U-Net as one CUDA graph after two eager steps "
-                  "(not yet validated on a GPU: docs/sample.md)");
+                  "(bit-identical to eager sampling on an H200; its SD 1.5-size speed is not measured yet: "
+                  "docs/sample.md)");
     cmd->add_option("--config", *preset, "Preset whose \"pose_condition\" section sets style and masks")
         ->check(CLI::ExistingFile);
     cmd->add_option("--schema", options->schema, "Keypoint schema: coco17 or a schema JSON file")->capture_default_str();

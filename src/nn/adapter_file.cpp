@@ -140,7 +140,7 @@ AdapterConfig adapter_config_from_json(const json& j, const UNetConfig& unet, co
             j.value("conditioning_embedding_out_channels", c.conditioning_embedding_out_channels);
         c.conditioning_channels = j.value("conditioning_channels", c.conditioning_channels);
     } catch (const json::exception& e) {
-        fail(source + ": a key has the wrong type", "the adapter options of docs/sample.md", e.what());
+        fail(source + ": a key has the wrong type", "the adapter options of docs/train.md", e.what());
     }
     return c;
 }

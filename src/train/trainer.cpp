@@ -48,8 +48,10 @@ TrainConfig resume_config(const fs::path& checkpoint, const std::optional<TrainC
     for (const auto& key : config_differences(saved.config, config.to_json()))
         if (!resumable_difference(key))
             fail("--resume: config key '" + key + "' differs from the checkpoint's", "the value in " + source,
-                 "another value", "only train.max_steps, train.epochs, checkpoint.*, log.* and data.workers may change "
-                                  "on resume; start a new run (or --init-adapter) to change the recipe");
+                 "another value",
+                 "only train.max_steps, train.epochs, checkpoint.*, log.*, data.workers, data.prefetch_batches, "
+                 "name and description may change on resume; start a new run (or --init-adapter) to change the "
+                 "recipe");
     return config;
 }
 
