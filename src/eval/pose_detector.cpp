@@ -78,7 +78,10 @@ std::vector<DetectedPerson> TorchScriptPoseDetector::detect(const cv::Mat& rgb, 
         out = module_.forward({image.to(device_)});
     } catch (const c10::Error& e) {
         fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])",
-             e.what_without_backtrace());
+             e.what_without_backtrace(), "export the detector to the contract of docs/evaluate.md");
+    } catch (const std::exception& e) {  // the TorchScript interpreter rethrows op failures as runtime_error
+        fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])", e.what(),
+             "export the detector to the contract of docs/evaluate.md");
     }
     if (!out.isTuple() || out.toTupleRef().elements().size() != 2)
         fail("pose detector: wrong output", "a tuple (keypoints [P, 17, 3], scores [P])", out.tagKind());

@@ -5,6 +5,7 @@
 #include <map>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/cuda.h>
@@ -153,6 +154,18 @@ PoseConditionConfig resolve_pose_condition(const std::optional<PoseConditionConf
     return PoseConditionConfig::from_json(j, adapter->source + " (pose_condition metadata)");
 }
 
+namespace {
+
+// An image a previous run finished: a file that decodes, at the job's size. Anything else at that path (an
+// empty or cut file, a folder) is made again rather than counted as done.
+bool finished_image(const fs::path& path, const GenerationSettings& settings) {
+    if (!fs::is_regular_file(path)) return false;
+    const cv::Mat image = cv::imread(path.string(), cv::IMREAD_UNCHANGED | cv::IMREAD_IGNORE_ORIENTATION);
+    return !image.empty() && image.cols == settings.width && image.rows == settings.height;
+}
+
+}  // namespace
+
 SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& options) {
     const auto start = std::chrono::steady_clock::now();
     if (options.batch_size < 1) fail("--batch-size must be >= 1", ">= 1", std::to_string(options.batch_size));
@@ -204,10 +217,15 @@ SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& option
                 dump_condition(options.output_dir / "conditions" / job.name, condition, pipeline, job.settings);
             for (const auto seed : job.seeds) {
                 PendingImage p{&job, seed, image_name(job, seed)};
-                if (!options.overwrite && fs::exists(options.output_dir / p.image)) {
+                const auto path = options.output_dir / p.image;
+                if (!options.overwrite && finished_image(path, job.settings)) {
                     ++report.images_skipped;
                     if (!manifest.entries.count(p.image)) manifest.put(manifest_entry(p, condition, models));
                     continue;
+                }
+                if (!options.overwrite && fs::exists(path)) {
+                    spdlog::warn("{} is there but is not a readable {}x{} image; it is made again", path.string(),
+                                 job.settings.width, job.settings.height);
                 }
                 size_t b = 0;
                 while (b < bucket_settings.size() && !(bucket_settings[b] == job.settings)) ++b;

@@ -173,9 +173,14 @@ void probe(FrozenComponent& component, std::vector<torch::jit::IValue> inputs, s
     torch::Tensor out;
     try {
         out = component.call(std::move(inputs));
+    } catch (const Error&) {
+        throw;
     } catch (const c10::Error& e) {
         fail("probe call of '" + component.name() + "' failed", "a run on zero inputs of the traced shapes",
              e.what_without_backtrace(), kReexport);
+    } catch (const std::exception& e) {  // the TorchScript interpreter rethrows op failures as runtime_error
+        fail("probe call of '" + component.name() + "' failed", "a run on zero inputs of the traced shapes",
+             e.what(), kReexport);
     }
     if (out.sizes().vec() != shape || out.scalar_type() != dtype)
         fail("probe call of '" + component.name() + "' returned the wrong output",

@@ -118,6 +118,16 @@ GenerateSummary generate_dataset(const GenerateOptions& options) {
         fs::create_directories(options.out_dir / sub, ec);
         if (ec) fail("cannot create '" + (options.out_dir / sub).string() + "'", "a writable directory", ec.message());
     }
+    // A split generated here before is replaced: its index files go first, so that a run stopped half-way
+    // leaves no mapping that describes a mix of old and new images (they are written again at the end).
+    const auto mapping_file = options.out_dir / ("mapping_file_" + options.split + ".json");
+    const auto metadata_file = options.out_dir / ("toyworld_" + options.split + ".json");
+    for (const auto& index_file : {mapping_file, metadata_file}) {
+        fs::remove(index_file, ec);
+        if (ec)
+            fail("cannot replace '" + index_file.string() + "'", "a file this run may delete and write again",
+                 ec.message(), "pass another --out, or check the folder's permissions");
+    }
 
     std::vector<nlohmann::ordered_json> mapping(options.count), metadata(options.count);
     std::atomic<int> next{0};
@@ -174,10 +184,10 @@ GenerateSummary generate_dataset(const GenerateOptions& options) {
     std::string meta = "{\n";
     for (const auto& [key, value] : header.items()) meta += " " + nlohmann::json(key).dump() + ": " + value.dump() + ",\n";
     meta += " \"samples\": " + object_lines(ids, metadata, " ") + "\n}\n";
-    summary.mapping_file = options.out_dir / ("mapping_file_" + options.split + ".json");
-    summary.metadata_file = options.out_dir / ("toyworld_" + options.split + ".json");
-    write_file_atomic(summary.mapping_file, object_lines(ids, mapping, "") + "\n");
+    summary.mapping_file = mapping_file;
+    summary.metadata_file = metadata_file;
     write_file_atomic(summary.metadata_file, meta);
+    write_file_atomic(summary.mapping_file, object_lines(ids, mapping, "") + "\n");  // last: the dataset is whole
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
 }

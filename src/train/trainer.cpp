@@ -73,6 +73,12 @@ Trainer::Trainer(const TrainConfig& config, const TrainPaths& paths, const Train
         fail("the run folder " + paths_.out_dir.string() + " already holds checkpoints", "a new or empty --out folder",
              list_checkpoints(paths_.out_dir).back().string(),
              "continue it with --resume " + paths_.out_dir.string() + ", or choose another --out");
+    // A finished run whose checkpoints were deleted (a run stopped before its first checkpoint has nothing to
+    // lose, and starts again).
+    if (!paths_.resume && writer_ && fs::exists(paths_.out_dir / "adapter.safetensors"))
+        fail("the run folder " + paths_.out_dir.string() + " already holds a finished run's adapter.safetensors",
+             "a new or empty --out folder", (paths_.out_dir / "adapter.safetensors").string(),
+             "choose another --out, or move the earlier run away first; a new run would overwrite it");
     device_ = resolve_device(config_.train.device);
     precision_ = resolve_precision(config_.precision.mode, device_);
     setup_model();

@@ -100,6 +100,14 @@ def pce(gt, dts):
     return float(np.mean(errs))
 
 
+class FailingDetector(torch.nn.Module):
+    """Has the detector's signature, but its forward fails on any image (a shape error in matmul)."""
+
+    def forward(self, image: torch.Tensor):
+        bad = torch.matmul(image.float(), torch.zeros(5, 5))
+        return bad, bad
+
+
 class OracleDetector(torch.nn.Module):
     """Finds the brightest pixel of each of 17 colour planes: a deterministic stand-in for a real network."""
 
@@ -250,6 +258,17 @@ def main():
         row = json.loads((work / "report_swap" / "report.json").read_text())["runs"][0]["pose"]
         if row["AP"] > 0.5:
             failures.append(f"swapped channels should break the oracle: AP {row['AP']}")
+
+    # A detector whose forward fails inside the TorchScript interpreter (a runtime_error, not a c10::Error):
+    # a clear error naming the contract, exit 1, not an "unexpected failure".
+    bad_dir = work / "bad_detector"
+    bad_dir.mkdir()
+    torch.jit.script(FailingDetector()).save(str(bad_dir / "detector.pt"))
+    (bad_dir / "detector.json").write_text((det_dir / "detector.json").read_text())
+    proc = subprocess.run([binary, "eval", "report", "--run", f"dots={dot_run}", "--detector", str(bad_dir),
+                           "-o", str(work / "report_bad"), "--device", "cpu"], capture_output=True, text=True)
+    if proc.returncode != 1 or "pose detector: forward failed" not in proc.stderr or "unexpected" in proc.stderr:
+        failures.append(f"failing detector: expected a clear error, got {proc.returncode}: {proc.stderr[-600:]}")
 
     failures += check_quality_columns(binary, work, Path(sys.argv[3]))
 

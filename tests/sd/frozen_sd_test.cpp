@@ -129,6 +129,10 @@ TEST(FrozenSd, LoadingRefusesMismatchesWithExpectedFoundAndHint) {
     EXPECT_TRUE(contains(load_error(corrupt), "sha256")) << load_error(corrupt);
     const auto shapes = edited_copy("shapes", [](auto& j) { j["text_encoder"]["hidden_size"] = 64; });
     EXPECT_TRUE(contains(load_error(shapes), "probe call of 'text_encoder'")) << load_error(shapes);
+    // An op failing inside the TorchScript interpreter comes back as std::runtime_error, not c10::Error.
+    const auto channels = edited_copy("channels", [](auto& j) { j["unet"]["in_channels"] = 9; });
+    const auto interpreter = load_error(channels);
+    EXPECT_TRUE(contains(interpreter, "probe call of 'unet' failed") && contains(interpreter, "hint")) << interpreter;
 }
 
 }  // namespace

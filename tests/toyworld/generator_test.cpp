@@ -123,6 +123,26 @@ TEST_F(ToyworldGenerator, MappingAndPoseFilesParseAndMatchTheSamples) {
     EXPECT_EQ(summary.views[0] + summary.views[1] + summary.views[2], people);
 }
 
+// Generating a split again into the same folder replaces it; a run that stops half-way must not leave the old
+// mapping beside new images (it would describe pictures it does not match).
+TEST_F(ToyworldGenerator, ARunStoppedHalfWayLeavesNoStaleMapping) {
+    auto o = options("again", 3, 1);
+    generate_dataset(o);
+    ASSERT_TRUE(fs::exists(o.out_dir / "mapping_file_validation.json"));
+    o.seed = 99;
+    // The third sample cannot be written (a folder in its place): the run fails after two new images.
+    fs::remove(o.out_dir / "images" / (sample_id("validation", 2) + ".png"));
+    fs::create_directories(o.out_dir / "images" / (sample_id("validation", 2) + ".png") / "blocker");
+    EXPECT_THROW(generate_dataset(o), std::exception);
+    EXPECT_FALSE(fs::exists(o.out_dir / "mapping_file_validation.json"));
+    EXPECT_FALSE(fs::exists(o.out_dir / "toyworld_validation.json"));
+    remove_tree(o.out_dir / "images" / (sample_id("validation", 2) + ".png"));
+    generate_dataset(o);  // and a full run writes them again
+    const auto meta = nlohmann::json::parse(slurp(o.out_dir / "toyworld_validation.json"));
+    EXPECT_EQ(meta.at("seed"), 99);
+    EXPECT_EQ(nlohmann::json::parse(slurp(o.out_dir / "mapping_file_validation.json")).size(), 3u);
+}
+
 TEST_F(ToyworldGenerator, BadOptionsAreRefusedWithAHint) {
     auto o = options("bad", 0, 1);
     EXPECT_THROW(generate_dataset(o), Error);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "stablepose/io/safetensors.h"
+#include "stablepose/io/sha256.h"
 #include "stablepose/nn/adapter_file.h"
 #include "stablepose/sd/frozen_sd.h"
 #include "stablepose/train/checkpoint.h"
@@ -113,6 +114,26 @@ TEST(Trainer, InitAdapterStartsFromWeightsWithAFreshOptimizer) {
         if (name.size() > 5 && name.substr(name.size() - 5) == ".step") {
             EXPECT_EQ(t.item<int64_t>(), 1) << name;
         }
+}
+
+// A new run never writes over an earlier one: not over its checkpoints, and not over a finished run whose
+// checkpoints were deleted (its adapter).
+TEST(Trainer, ANewRunRefusesAFolderHoldingAnEarlierRun) {
+    const auto dir = testing::train_scratch("refuse");
+    const auto data = testing::write_dataset(dir / "data", 4, "jsonl");
+    const auto config = testing::tiny_config({"train.max_steps=1"});
+    train(config, paths_for(data, dir / "run"), quiet());
+    const auto adapter = sha256_file(dir / "run" / "adapter.safetensors");
+    const auto checkpoints = error_of([&] { train(config, paths_for(data, dir / "run"), quiet()); });
+    EXPECT_NE(checkpoints.find("already holds checkpoints"), std::string::npos) << checkpoints;
+    remove_tree(dir / "run" / "checkpoints");
+    const auto finished = error_of([&] { train(config, paths_for(data, dir / "run"), quiet()); });
+    EXPECT_NE(finished.find("already holds a finished run's adapter.safetensors"), std::string::npos) << finished;
+    EXPECT_NE(finished.find("another --out"), std::string::npos) << finished;
+    EXPECT_EQ(sha256_file(dir / "run" / "adapter.safetensors"), adapter);
+    // A run stopped before its first checkpoint left only its log: a new run starts there.
+    fs::remove(dir / "run" / "adapter.safetensors");
+    EXPECT_EQ(train(config, paths_for(data, dir / "run"), quiet()).start_step, 0);
 }
 
 TEST(Trainer, ControlNetBaselineTrainsWithPlainMse) {
