@@ -50,7 +50,7 @@ void add_eval_coco_command(CLI::App& app) {
            "over consecutive batches of the ground truth's images (drop_last)")
         ->check(CLI::IsMember({"dataset", "batch-mean"}));
     cmd->add_option("--batch-size", args->batch_size, "Batch size of batch-mean (Stable-Pose 4, HumanSD 10)")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number_at_least(1));
     cmd->callback([args] {
         if (args->cap_reference_compat && args->metric != "cap")
             fail("--cap-reference-compat changes CAP only", "--metric cap with it",

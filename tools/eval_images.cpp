@@ -22,7 +22,7 @@ struct CommonArgs {
 void add_common(CLI::App* cmd, CommonArgs& a, const std::string& compat_help) {
     cmd->add_option("--device", a.device, "cpu or cuda (default: CUDA when available and the exported file allows it)")
         ->check(CLI::IsMember({"cpu", "cuda"}));
-    cmd->add_option("--batch-size", a.batch_size, "Images per network call (default 32)")->check(CLI::PositiveNumber);
+    cmd->add_option("--batch-size", a.batch_size, "Images per network call (default 32)")->check(whole_number_at_least(1));
     cmd->add_flag("--reference-compat", a.reference_compat, compat_help);
     cmd->add_flag("--quiet", a.quiet, "No progress line on stderr");
 }
@@ -52,10 +52,11 @@ void add_fid_command(CLI::App& eval) {
         ->check(CLI::IsMember({64, 2048}));
     cmd->add_option("--kid-subset-size", a->metrics.kid.subset_size,
                     "Images per KID subset (default 1000, torchmetrics; the Stable-Pose protocol uses 200)")
-        ->check(CLI::Range(2, 1 << 30));
+        ->check(whole_number_at_least(2));
     cmd->add_option("--kid-subsets", a->metrics.kid.subsets, "Number of KID subsets (default 100)")
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--seed", a->metrics.kid.seed, "Seed of the KID subset draws (default 0)");
+        ->check(whole_number_at_least(1));
+    cmd->add_option("--seed", a->metrics.kid.seed, "Seed of the KID subset draws (default 0)")
+        ->check(whole_number_at_least(0));
     cmd->add_option("--cache-dir", a->cache_dir,
                     "Feature cache folder (default $STABLEPOSE_CACHE_DIR, else $XDG_CACHE_HOME/stablepose/features, "
                     "else ~/.cache/stablepose/features)");

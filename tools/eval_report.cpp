@@ -1,4 +1,5 @@
 // stablepose eval report: sample folders against one reference set, printed as the papers' table.
+#include <filesystem>
 #include <iostream>
 
 #include <spdlog/spdlog.h>
@@ -73,6 +74,7 @@ void add_eval_report_command(CLI::App& app) {
         options->pose.aggregation = parse_aggregation(*aggregation);
         if (*cap_reference) options->pose.coco.cap_form = CapForm::reference;
         options->gt_box = *gt_box == "reference" ? GtBoxMode::kReferenceAllEntries : GtBoxMode::kLabelledJoints;
+        std::filesystem::create_directories(options->out_dir);  // before the work: a bad -o fails at once
         const auto report = evaluate_report(*options);
         std::cout << report.markdown;
         for (const auto& p : write_report(report, options->out_dir)) spdlog::info("wrote {}", p.string());

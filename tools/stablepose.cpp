@@ -1,6 +1,7 @@
 // stablepose: the command-line front end. Each subcommand lives in its own file in tools/.
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -30,6 +31,15 @@ int main(int argc, char** argv) {
         return app.exit(e);
     } catch (const stablepose::Error& e) {
         spdlog::error("{}", e.what());
+        return 1;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // Mostly an output path that cannot be made: a file where a folder must be, or no permission.
+        const std::string path = e.path1().empty() ? std::string("(no path)") : "'" + e.path1().string() + "'";
+        spdlog::error("{}", stablepose::format_error(
+                                "file system: " + std::string(e.what()), "a path this command can read or create",
+                                e.code().message() + " at " + path,
+                                "a file may stand where a folder is needed, or the folder is not writable; "
+                                "choose another path or fix the permissions"));
         return 1;
     } catch (const std::exception& e) {
         spdlog::error("unexpected failure: {}", e.what());

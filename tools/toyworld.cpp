@@ -22,7 +22,7 @@ void add_toyworld_command(CLI::App& app) {
     gen->add_option("--out", options->out_dir, "Output directory")->required();
     gen->add_option("--count", options->count, "Number of images")->capture_default_str();
     gen->add_option("--size", options->size, "Image width and height in pixels")->capture_default_str();
-    gen->add_option("--seed", options->seed, "Generator seed")->capture_default_str();
+    gen->add_option("--seed", options->seed, "Generator seed")->check(whole_number_at_least(0))->capture_default_str();
     gen->add_option("--split-name", options->split, "Split: names mapping_file_<split>.json")
         ->check(CLI::IsMember({"training", "validation"}))
         ->capture_default_str();
@@ -54,7 +54,9 @@ void add_toyworld_command(CLI::App& app) {
                         "Also write the real images of these poses as a manifest for `eval report`");
     job_cmd->add_option("--count", jobs->count, "The first N images (0: all)")->capture_default_str();
     job_cmd->add_option("--people", jobs->people, "Only images with exactly N figures (0: any)")->capture_default_str();
-    job_cmd->add_option("--seed", jobs->seed, "Image k is sampled with seed + k")->capture_default_str();
+    job_cmd->add_option("--seed", jobs->seed, "Image k is sampled with seed + k")
+        ->check(whole_number_at_least(0))
+        ->capture_default_str();
     job_cmd->add_option("--prompts", jobs->prompts,
                         "caption: the image's caption (it names the figures); count-free: \"figures on a <background> "
                         "background\", so only the pose says how many")

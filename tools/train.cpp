@@ -63,7 +63,7 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("--batch-size", f->batch_size, "= --set data.batch_size=N");
     cmd->add_option("--grad-accum", f->grad_accum, "= --set optim.grad_accum=N");
     cmd->add_option("--workers", f->workers, "= --set data.workers=N");
-    cmd->add_option("--lr", f->lr, "= --set optim.lr=X");
+    cmd->add_option("--lr", f->lr, "= --set optim.lr=X")->check(positive_finite_number());
     cmd->add_option("--device", f->device, "= --set train.device=auto|cpu|cuda|cuda:N");
     cmd->add_option("--precision", f->precision, "= --set precision.mode=auto|fp32|bf16|fp16");
     cmd->add_option("--mode", f->mode, "= --set adapter.mode=stable_pose|controlnet");

@@ -21,6 +21,9 @@ nlohmann::ordered_json read_json_file(const std::filesystem::path& path, const s
         fail(path.string() + ": invalid JSON in the " + what, "valid JSON",
              "a syntax error at byte " + std::to_string(e.byte) + " (" + e.what() + ")",
              "fix or re-create the file; a truncated download often ends like this");
+    } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond double, e.g. 1e400
+        fail(path.string() + ": invalid JSON in the " + what, "valid JSON with finite numbers", e.what(),
+             "fix or re-create the file");
     }
 }
 

@@ -43,6 +43,8 @@ DatasetSample parse_manifest_line(const std::string& line, const std::string& wh
     } catch (const nlohmann::json::parse_error& e) {
         fail(where + ": invalid JSON", "one JSON object per line",
              "a syntax error at byte " + std::to_string(e.byte) + " of the line", kHint);
+    } catch (const nlohmann::json::exception& e) {  // out_of_range 406: a number beyond double, e.g. 1e400
+        fail(where + ": invalid JSON", "one JSON object per line, with finite numbers", e.what(), kHint);
     }
     if (!j.is_object()) fail(where + ": not a JSON object", "an object", j.dump().substr(0, 80), kHint);
     for (const auto& [key, value] : j.items())

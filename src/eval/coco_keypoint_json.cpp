@@ -25,6 +25,9 @@ json load_json(const std::filesystem::path& path, const std::string& kind, const
     } catch (const json::parse_error& e) {
         fail(fmt::format("malformed JSON in the COCO keypoint {} file {}", kind, path.string()), "valid JSON",
              e.what(), "the file may be truncated; write it again with json.dump");
+    } catch (const json::exception& e) {  // out_of_range 406: a number beyond double, e.g. 1e400
+        fail(fmt::format("malformed JSON in the COCO keypoint {} file {}", kind, path.string()),
+             "valid JSON with finite numbers", e.what(), "write it again with json.dump");
     }
 }
 

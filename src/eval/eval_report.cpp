@@ -74,6 +74,14 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
         if (!names.insert(run.name).second) fail("eval report: duplicate run name '" + run.name + "'", "unique names", run.name);
     if (options.inception && !options.reference)
         fail("eval report: FID/KID need a reference set", "--reference DIR (real images)", "--inception without it");
+    const bool any_detections = std::any_of(options.runs.begin(), options.runs.end(),
+                                            [](const auto& run) { return run.detections.has_value(); });
+    if (!options.detector && !any_detections && !options.inception && !options.clip)
+        fail("eval report: nothing to measure", "--detector (AP, CAP, PCE), --detections, --inception with "
+             "--reference (FID, KID) or --clip (CLIP score)", "none of them", "see docs/evaluate.md");
+    if (options.pose.aggregation == Aggregation::batch_mean && options.pose.batch_size < 1)
+        fail("eval report: --batch-size must be positive for batch-mean", ">= 1 (Stable-Pose 4, HumanSD 10)",
+             std::to_string(options.pose.batch_size));
     const auto device = resolve_device(options.device);
     std::optional<TorchScriptPoseDetector> detector;
     if (options.detector) detector = TorchScriptPoseDetector::load(*options.detector, device);

@@ -33,9 +33,11 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
     }
     fs::rename(tmp, path, ec);
     if (ec) {
+        const std::string reason = ec.message();  // before remove() resets ec
         fs::remove(tmp, ec);
         fail("cannot move the finished file into place at '" + path.string() + "'", "a successful rename",
-             ec.message());
+             reason, fs::is_directory(path) ? "a folder has that name: move it away or choose another output path"
+                                            : "check the folder's permissions and free space");
     }
 }
 

@@ -32,6 +32,15 @@ MaskFillScope parse_fill_scope(const std::string& name, const std::string& sourc
     fail(source + ": unknown vit.fill_scope", "\"batch\" (official) or \"image\"", name);
 }
 
+// Weights with NaN or infinity give black images or a stopped run much later; refuse them when loading.
+void check_finite(const std::map<std::string, torch::Tensor>& tensors, const fs::path& source) {
+    for (const auto& [name, t] : tensors)
+        if (t.is_floating_point() && !torch::isfinite(t).all().item<bool>())
+            fail("adapter weights are not finite: " + source.string(), "finite numbers in every tensor",
+                 "NaN or infinity in '" + name + "'",
+                 "the run that wrote it diverged; use an earlier checkpoint (RUN/checkpoints/step-*)");
+}
+
 // The encoder-copy fields that must agree between a diffusers ControlNet config and the frozen U-Net.
 void check_same_encoder(const UNetConfig& a, const UNetConfig& b, const std::string& source) {
     auto same = a.in_channels == b.in_channels && a.block_out_channels == b.block_out_channels &&
@@ -79,6 +88,7 @@ LoadedAdapter load_diffusers_controlnet(const fs::path& dir, const UNetConfig& u
     LoadedAdapter out;
     out.adapter = StablePoseAdapter(config);
     const auto file = read_safetensors(weights_path);
+    check_finite(file.tensors, weights_path);
     load_state_dict(*out.adapter, file.tensors);
     out.condition_range = ConditionRange::kZeroOne;  // the diffusers pipelines' control image
     out.source = dir.string();
@@ -168,6 +178,7 @@ LoadedAdapter load_adapter(const fs::path& path, const UNetConfig& unet) {
     LoadedAdapter out;
     const auto config = adapter_config_from_json(options, unet, path.string());
     out.adapter = StablePoseAdapter(config);
+    check_finite(file.tensors, path);
     load_state_dict(*out.adapter, file.tensors);
     out.condition_range = file.metadata.count("condition_range")
                               ? parse_condition_range(file.metadata.at("condition_range"))

@@ -82,6 +82,9 @@ PoseFile parse_pose_json(const std::string& text, const std::string& source, con
              has_nan ? "JSON has no NaN or Infinity (Python's json.dump writes them for float('nan')); "
                        "write a missing joint as [-1, -1, 0]"
                      : kHintFormat);
+    } catch (const json::exception& e) {  // out_of_range 406: a number beyond double, e.g. 1e400
+        fail(source + ": not valid JSON", "a JSON object in the stablepose.pose format, with finite numbers",
+             e.what(), kHintFormat);
     }
     if (!root.is_object()) fail(source + ": the top level must be an object", "{\"format\": ...}", root.type_name());
     check_keys(root, {"format", "version", "schema", "width", "height", "people"}, source);
@@ -116,9 +119,11 @@ PoseFile parse_pose_json(const std::string& text, const std::string& source, con
 
 PoseFile read_pose_json(const std::filesystem::path& path, const PoseReadOptions& options) {
     std::ifstream in(path, std::ios::binary);
-    if (!in)
+    if (!in || std::filesystem::is_directory(path))  // a folder opens as an empty stream on Linux
         fail("cannot read pose file '" + path.string() + "'", "a readable keypoint JSON file",
-             std::filesystem::exists(path) ? "a file that cannot be opened" : "no such file");
+             std::filesystem::is_directory(path) ? "a folder"
+             : std::filesystem::exists(path)     ? "a file that cannot be opened"
+                                                 : "no such file");
     std::stringstream buffer;
     buffer << in.rdbuf();
     return parse_pose_json(buffer.str(), path.string(), options);

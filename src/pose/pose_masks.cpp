@@ -1,5 +1,7 @@
 #include "stablepose/pose/pose_masks.h"
 
+#include <cmath>
+
 #include <ATen/ATen.h>
 
 #include "stablepose/error.h"
@@ -11,7 +13,11 @@ void PoseMaskConfig::validate() const {
     for (int k : gaussian_kernels)
         if (k < 1 || k % 2 == 0)
             fail("pose masks: Gaussian kernel sizes must be odd and positive", "e.g. [23, 13]", std::to_string(k));
-    if (!(sigma > 0.0)) fail("pose masks: sigma must be positive", "> 0", std::to_string(sigma));
+    if (!(sigma > 0.0 && std::isfinite(sigma)))
+        fail("pose masks: sigma must be positive and finite", "> 0", std::to_string(sigma));
+    if (!std::isfinite(threshold))
+        fail("pose masks: the threshold must be a finite number", "e.g. -1 (training) or -0.99 (inference)",
+             std::to_string(threshold));
     if (latent_factor < 1) fail("pose masks: latent factor must be positive", ">= 1", std::to_string(latent_factor));
 }
 

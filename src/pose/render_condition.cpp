@@ -64,6 +64,10 @@ RenderConditionResult render_condition(const RenderConditionRequest& request) {
         if (w <= 0 || h <= 0) fail("render: image size must be positive", "WIDTHxHEIGHT > 0", std::to_string(w) + "x" + std::to_string(h));
         pose = pose.resized(w, h);
     }
+    constexpr int kMaxSide = 8192;  // SD samples at 512-1024; a typo like 100000x100000 would exhaust memory
+    if (pose.width > kMaxSide || pose.height > kMaxSide)
+        fail("render: image size too large", "width and height <= " + std::to_string(kMaxSide),
+             std::to_string(pose.width) + "x" + std::to_string(pose.height), "pass a smaller --size");
     const int f = request.masks.latent_factor;
     if (pose.width % f != 0 || pose.height % f != 0)
         fail("render: the image size must be a multiple of " + std::to_string(f) + " for the latent masks",

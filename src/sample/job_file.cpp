@@ -1,7 +1,9 @@
 #include "stablepose/sample/job_file.h"
 
+#include <cmath>
 #include <fstream>
 #include <set>
+#include <type_traits>
 
 #include "stablepose/error.h"
 #include "stablepose/sd/scheduler.h"
@@ -25,10 +27,19 @@ std::string key_list(const std::set<std::string>& keys) {
 
 template <typename T>
 T get(const json& j, const std::string& key, const char* expected) {
+    // nlohmann converts 2.5 to the integer 2 without a word; a count, a step number or a seed must be whole.
+    const auto& v = j.at(key);
+    if constexpr (std::is_integral_v<T>) {
+        if (!v.is_number_integer()) fail("field '" + key + "' has the wrong type", expected, v.dump());
+    } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
+        if (v.is_array())
+            for (const auto& e : v)
+                if (!e.is_number_integer()) fail("field '" + key + "' has the wrong type", expected, v.dump());
+    }
     try {
-        return j.at(key).get<T>();
+        return v.get<T>();
     } catch (const json::exception&) {
-        fail("field '" + key + "' has the wrong type", expected, j.at(key).dump());
+        fail("field '" + key + "' has the wrong type", expected, v.dump());
     }
 }
 
@@ -139,6 +150,10 @@ void validate_settings(const GenerationSettings& s) {
     if (std::find(names.begin(), names.end(), s.sampler) == names.end())
         fail("unknown sampler", "ddim, dpmpp_2m or euler", s.sampler);
     if (s.steps < 1 || s.steps > 1000) fail("steps out of range", "1 ... 1000", std::to_string(s.steps));
+    for (const auto& [name, v] : {std::pair{"guidance_scale", s.guidance_scale}, std::pair{"control_scale", s.control_scale},
+                                  std::pair{"control_start", s.control_start}, std::pair{"control_end", s.control_end},
+                                  std::pair{"eta", s.eta}})
+        if (!std::isfinite(v)) fail(std::string(name) + " must be a finite number", "a finite number", std::to_string(v));
     if (!(s.guidance_scale >= 1.0))
         fail("guidance_scale must be >= 1", ">= 1 (1: no classifier-free guidance)", std::to_string(s.guidance_scale));
     if (!(s.control_scale >= 0.0)) fail("control_scale must be >= 0", ">= 0", std::to_string(s.control_scale));

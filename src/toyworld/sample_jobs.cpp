@@ -3,6 +3,7 @@
 #include "stablepose/data/humansd_npz.h"
 #include "stablepose/data/json_file.h"
 #include "stablepose/error.h"
+#include "stablepose/sample/job_file.h"
 
 namespace stablepose::toyworld {
 namespace fs = std::filesystem;
@@ -17,6 +18,9 @@ struct SelectedSamples {
 
 // The samples of the split that pass the people filter, the first `count` of them.
 SelectedSamples select_samples(const SampleJobsOptions& options) {
+    if (options.count < 0) fail("toyworld jobs: --count must not be negative", ">= 0 (0: all)", std::to_string(options.count));
+    if (options.people < 0)
+        fail("toyworld jobs: --people must not be negative", ">= 0 (0: any)", std::to_string(options.people));
     SelectedSamples out;
     out.metadata_file = options.data_dir / ("toyworld_" + options.split + ".json");
     const auto metadata = read_json_file(out.metadata_file, "toy world metadata (stablepose toyworld generate)");
@@ -84,7 +88,13 @@ nlohmann::ordered_json make_sample_jobs(const SampleJobsOptions& options) {
     if (!defaults.contains("height")) defaults["height"] = selected.height;
     // The toy base model's unconditional text is the empty caption (its caption dropout), not SD's negative prompt.
     if (!defaults.contains("negative_prompt")) defaults["negative_prompt"] = "";
-    return {{"format", "stablepose.sample-jobs"}, {"version", 1}, {"defaults", defaults}, {"jobs", jobs}};
+    nlohmann::ordered_json file{{"format", "stablepose.sample-jobs"}, {"version", 1}, {"defaults", defaults}, {"jobs", jobs}};
+    // Read back as `stablepose sample` will, so that a bad default fails here rather than at sampling time.
+    const auto check = parse_job_file(nlohmann::json(file), options.out_file.parent_path(), "toyworld jobs");
+    if (!check.errors.empty())
+        fail("toyworld jobs: the job settings would be refused by stablepose sample", "settings sample accepts",
+             check.errors.front().message, "fix --sampler, --steps, --guidance or --control-scale");
+    return file;
 }
 
 std::string make_real_image_manifest(const SampleJobsOptions& options, const fs::path& manifest_file) {

@@ -35,7 +35,9 @@ json read_json_file(const fs::path& file) {
     if (!in) fail("checkpoint incomplete: cannot read " + file.string(), "a file written by stablepose train", "missing",
                   "resume from another checkpoint (RUN/checkpoints/step-*)");
     auto j = json::parse(in, nullptr, false);
-    if (j.is_discarded()) fail("checkpoint file " + file.string() + " is not valid JSON");
+    if (j.is_discarded())
+        fail("checkpoint file " + file.string() + " is not valid JSON", "the JSON stablepose train wrote",
+             "a parse error (the file is damaged)", "resume from another checkpoint (RUN/checkpoints/step-*)");
     return j;
 }
 
@@ -144,7 +146,8 @@ CheckpointContents read_checkpoint(const fs::path& path) {
     c.config = read_json_file(dir / "config.json");
     for (const char* f : {"adapter.safetensors", "optimizer.safetensors"})
         if (!fs::exists(dir / f))
-            fail("checkpoint incomplete: " + (dir / f).string() + " is missing", "adapter and optimizer files", "missing");
+            fail("checkpoint incomplete: " + (dir / f).string() + " is missing", "adapter and optimizer files", "missing",
+                 "resume from another checkpoint (RUN/checkpoints/step-*)");
     return c;
 }
 
@@ -183,7 +186,10 @@ void load_optimizer_state(torch::optim::AdamW& optimizer, const torch::nn::Modul
         auto s = std::make_unique<torch::optim::AdamWParamState>();
         for (const char* part : {".exp_avg", ".exp_avg_sq", ".step"})
             if (!saved.count(key + part))
-                fail("optimizer state " + file.string() + ": " + key + part + " is missing");
+                fail("optimizer state " + file.string() + ": " + key + part + " is missing",
+                     "the AdamW moments and step of every adapter parameter", "no " + key + part,
+                     "the file is damaged or from another adapter; resume from another checkpoint "
+                     "(RUN/checkpoints/step-*)");
         const auto& m = saved.at(key + ".exp_avg");
         if (!m.sizes().equals(p.sizes()))
             fail("optimizer state " + file.string() + " does not fit parameter " + key, c10::str(p.sizes()),

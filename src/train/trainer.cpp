@@ -230,7 +230,17 @@ TrainResult Trainer::run() {
     const auto start = std::chrono::steady_clock::now();
     fs::path last_checkpoint;
     while (state_.step < total_steps_) {
-        const auto report = step();
+        StepReport report;
+        try {
+            report = step();
+        } catch (const Error& e) {
+            // A bad sample or file met half-way: say where the run can continue from once it is fixed.
+            const auto existing = writer_ ? list_checkpoints(paths_.out_dir) : std::vector<fs::path>{};
+            if (existing.empty()) throw;
+            throw Error(std::string(e.what()) + "\n  training stopped during step " + std::to_string(state_.step + 1) +
+                        "; the last checkpoint is intact: " + existing.back().string() +
+                        "\n  after fixing the cause, continue with: " + resume_command(existing.back()));
+        }
         result.losses.push_back(report.loss);
         result.samples += static_cast<int64_t>(config_.data.batch_size) * config_.optim.grad_accum;
         result.peak_memory_bytes = std::max(result.peak_memory_bytes, report.peak_memory_bytes);

@@ -37,5 +37,8 @@ printf '{"a": {"img_path": ' > "$work/bad.json"
 check "bad JSON: exit 1, file named" "[ $? -eq 1 ] && grep -q 'bad.json: invalid JSON' '$work/bad.log'"
 "$tool" data check "$datasets/humansd" > "$work/folder.log" 2>&1
 check "folder: names the JSON inside" "[ $? -eq 1 ] && grep -q 'mapping_file_training.json' '$work/folder.log'"
+printf '{}' > "$work/empty.json"
+"$tool" data check --format humansd "$work/empty.json" > "$work/empty.log" 2>&1
+check "empty mapping: exit 1, no samples" "[ $? -eq 1 ] && grep -q 'holds no samples' '$work/empty.log'"
 
 [ $failures -eq 0 ] && echo "all data check CLI tests passed" || { echo "$failures failures"; exit 1; }

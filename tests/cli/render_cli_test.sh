@@ -48,6 +48,9 @@ expect_failure "size not a multiple of 8" "--size" "$work/odd_size.json" -o "$wo
 expect_failure "null coordinate names person and joint" "person 1, joint 16 (right_ankle)" "$work/null_joint.json" -o "$work/good"
 expect_failure "missing file" "no such file" "$work/does_not_exist.json" -o "$work/good"
 expect_failure "missing output option" "output" "$fixtures/two_people.json"
+expect_failure "huge --size" "image size too large" "$fixtures/two_people.json" -o "$work/good" --size 100000x100000
+expect_failure "a folder as the pose file" "a folder" "$work" -o "$work/good"
+expect_failure "NaN mask threshold" "threshold must be a finite number" "$fixtures/two_people.json" -o "$work/good" --mask-threshold nan
 check "failed runs left earlier outputs alone" "[ \"\$(sha256sum '$work/good/skeleton.png')\" = \"$before\" ]"
 
 echo "$failures failure(s)"

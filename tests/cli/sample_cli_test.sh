@@ -52,6 +52,14 @@ expect_failure "missing job file" "job file not found" "$work/absent.json" --mod
 expect_failure "both forms" "exactly one of the two" "$work/jobs.json" --pose x.json --prompt y --model "$model" -o "$work/x"
 expect_failure "wrong model folder" "model.json" --pose "$fixtures/two_people.json" --prompt y --model "$work" -o "$work/y"
 expect_failure "quick form, bad size" "multiple of 64" --pose "$fixtures/two_people.json" --prompt y --model "$model" -o "$work/z" --width 65
+expect_failure "--pose-size with a JSON pose" "--pose-size is for an .npz pose" --pose "$fixtures/two_people.json" --prompt y --model "$model" -o "$work/ps" --pose-size 64 64
+expect_failure "quick-form flag with a job file" "--steps belongs to the quick form" "$work/jobs.json" --model "$model" -o "$work/jobs" --steps 3
+touch "$work/a_file"
+expect_failure "output path is a file" "file system:" --pose "$fixtures/two_people.json" --prompt y --model "$model" -o "$work/a_file" --width 64 --height 64 --steps 1
+check "output path is a file: exit 1, not an unexpected failure" "! grep -q unexpected '$work/err.log'"
+mkdir -p "$work/mdir/manifest.jsonl"
+expect_failure "manifest path is a folder" "a folder has that name" --pose "$fixtures/two_people.json" --prompt y --model "$model" -o "$work/mdir" --width 64 --height 64 --steps 1
+check "manifest path is a folder: the reason, not 'Success'" "! grep -q 'found:    Success' '$work/err.log'"
 
 "$tool" bench sample --model "$model" --width 64 --height 64 --steps 2 --repeats 1 --device cpu > "$work/bench.log" 2>&1
 check "bench sample prints seconds per image and the command" "grep -q seconds_per_image '$work/bench.log' && grep -q '\"command\": \"stablepose bench sample.*--steps 2 ' '$work/bench.log' || { cat '$work/bench.log'; false; }"

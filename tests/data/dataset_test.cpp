@@ -78,6 +78,9 @@ TEST(HumansdDataset, EntriesWithoutTheThreeStringsAreNamed) {
     write_text(dir / "bad.json", R"({"a": {"img_path": "x.jpg",)");
     const auto syntax = error_of([&] { read_humansd_mapping(dir / "bad.json", dir); });
     EXPECT_NE(syntax.find((dir / "bad.json").string() + ": invalid JSON"), std::string::npos) << syntax;
+    write_text(dir / "huge.json", R"({"a": {"img_path": "x.jpg", "pose_path": "x.npz", "prompt": "p", "n": 1e400}})");
+    const auto huge = error_of([&] { read_humansd_mapping(dir / "huge.json", dir); });  // out_of_range, not parse_error
+    EXPECT_NE(huge.find((dir / "huge.json").string() + ": invalid JSON"), std::string::npos) << huge;
     remove_tree(dir);
 }
 
@@ -163,7 +166,8 @@ TEST(JsonlManifest, ErrorsNameFileAndLine) {
              {R"({"image": "a.png", "caption": "c", "people": [)" +
                   std::string(person).replace(1, joint.size(), "[1, \"x\", 0]") + "]}",
               "joint 0 is not [x, y, c]"},
-             {R"({"image": "a.png", "caption": )", "invalid JSON"}}) {
+             {R"({"image": "a.png", "caption": )", "invalid JSON"},
+             {R"({"image": "a.png", "caption": "c", "w": 1e400})", "invalid JSON"}}) {
         write_text(dir / "m.jsonl", good + "\n" + c.line + "\n");
         const auto message = error_of([&] { read_jsonl_manifest(dir / "m.jsonl", dir); });
         EXPECT_NE(message.find((dir / "m.jsonl").string() + ":2"), std::string::npos) << message;

@@ -96,6 +96,8 @@ TEST(CocoJson, MalformedJsonIsAClearError) {
                  {"malformed JSON", "broken.json", "expected"});
     const auto results = write_temp("broken_dt.json", R"([{"image_id": 1,)");
     expect_error([&] { read_coco_keypoint_results(results); }, {"malformed JSON", "broken_dt.json"});
+    const auto huge = write_temp("huge_dt.json", R"([{"image_id": 1, "score": 1e400}])");  // out_of_range 406
+    expect_error([&] { read_coco_keypoint_results(huge); }, {"malformed JSON", "huge_dt.json", "finite"});
 }
 
 TEST(CocoJson, KeypointsOfTheWrongLengthAreAClearError) {

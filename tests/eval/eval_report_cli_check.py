@@ -275,7 +275,10 @@ def main():
     for args, text in [(["--run", f"x={work / 'absent'}", "--detections", f"x={work / 'dt.json'}"], "not found"),
                        (["--run", "bad"], "NAME=PATH"),
                        (["--run", f"ours={work / 'run'}", "--detector", str(work)], "detector.pt"),
-                       (["--run", f"ours={work / 'run'}", "--inception", str(work / 'x.pt')], "--reference")]:
+                       (["--run", f"ours={work / 'run'}", "--inception", str(work / 'x.pt')], "--reference"),
+                       (["--run", f"ours={work / 'run'}"], "nothing to measure"),
+                       (["--run", f"ours={work / 'run'}", "--detector", str(det_dir), "--aggregation", "batch-mean",
+                         "--batch-size", "0"], "must be positive")]:
         proc = subprocess.run([binary, "eval", "report", *args, "-o", str(work / "err")], capture_output=True, text=True)
         if proc.returncode == 0 or text not in proc.stderr:
             failures.append(f"{args}: expected a failure mentioning {text!r}, got {proc.returncode}: {proc.stderr}")

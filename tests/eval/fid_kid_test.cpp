@@ -146,6 +146,15 @@ TEST(KidMath, PerScenarioNeedsBothSetsPerLabel) {
     o.fid_dims = 64;
     EXPECT_THROW(scenario_average(real, {"a", "a", "b", "b"}, fake, {"a", "a", "c", "c"}, o), Error);
     EXPECT_THROW(scenario_average(real, {"a", "a", "b"}, fake, {"a", "a", "b", "b"}, o), Error);
+    // A scenario with one fake image: the message names it and its counts (not a bare "[1, 2048]").
+    try {
+        scenario_average(real, {"a", "a", "b", "b"}, fake, {"a", "a", "a", "b"}, o);
+        ADD_FAILURE() << "a one-image scenario was accepted";
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("scenario 'b' has too few images"), std::string::npos) << m;
+        EXPECT_NE(m.find("2 real and 1 fake"), std::string::npos) << m;
+    }
 }
 
 }  // namespace

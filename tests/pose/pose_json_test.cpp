@@ -70,6 +70,7 @@ TEST(PoseJson, ErrorsNameTheFilePersonAndJoint) {
     EXPECT_TRUE(contains(error_of(pose_text("[{\"keypoints\": " + joints(17) + "}]", -5)), "\"width\""));
     EXPECT_TRUE(contains(error_of(pose_text("[{\"keypoints\": " + joints(17) + ", \"bbox\": 1}]")), "unknown key 'bbox'"));
     EXPECT_TRUE(contains(error_of("{\"format\": \"stablepose.pose\", "), "not valid JSON"));
+    EXPECT_TRUE(contains(error_of("{\"format\": \"stablepose.pose\", \"width\": 1e400}"), "not valid JSON"));
     EXPECT_TRUE(contains(error_of(R"({"format": "coco", "version": 1})"), "not a stablepose pose file"));
     EXPECT_TRUE(contains(error_of(pose_text("[{\"keypoints\": " + joints(17, "[1, 2]") + "}]")), "[x, y, confidence]"));
 }

@@ -227,5 +227,21 @@ TEST_F(SampleRun, PoseConditionComesFromTheAdapterUnlessGiven) {
     }
 }
 
+// Weights with a NaN give black images with exit 0 if they are loaded: they are refused, naming the tensor.
+TEST_F(SampleRun, AnAdapterWithNonFiniteWeightsIsRefused) {
+    const auto sd = FrozenModelSpec::load(kGolden / "tiny_sd");
+    auto adapter = StablePoseAdapter(testing::tiny_stable_pose_config(sd.unet));
+    const auto name = adapter->named_parameters().begin()->key();
+    {
+        torch::NoGradGuard no_grad;
+        adapter->named_parameters().begin()->value().view(-1)[0] = std::nan("");
+    }
+    const auto path = dir_ / "nan.safetensors";
+    save_adapter(path, adapter, ConditionRange::kMinusOneOne);
+    const auto message = testing::error_of([&] { load_adapter(path, sd.unet); });
+    EXPECT_NE(message.find("not finite"), std::string::npos) << message;
+    EXPECT_NE(message.find("'" + name + "'"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace stablepose

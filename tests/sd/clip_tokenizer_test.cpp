@@ -262,6 +262,7 @@ TEST(ClipTokenizer, PromptFileHasOnePromptPerLine) {
     const auto error = error_of([&] { read_prompt_lines(dir / "bad.txt"); });
     EXPECT_TRUE(contains(error, "line 2") && contains(error, "UTF-8")) << error;
     EXPECT_TRUE(contains(error_of([&] { read_prompt_lines(dir / "none.txt"); }), "no such file"));
+    EXPECT_TRUE(contains(error_of([&] { read_prompt_lines(dir); }), "a folder"));  // not "nothing to tokenize"
     EXPECT_EQ(ids_to_json({49406, 320, 49407}), "[49406, 320, 49407]");
     remove_tree(dir);
 }

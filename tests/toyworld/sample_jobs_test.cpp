@@ -1,6 +1,8 @@
 #include "stablepose/toyworld/sample_jobs.h"
 
+#include <cmath>
 #include <filesystem>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -11,6 +13,7 @@
 #include "stablepose/io/atomic_file.h"
 #include "stablepose/sample/job_file.h"
 #include "stablepose/toyworld/generator.h"
+#include "test_util.h"
 
 namespace stablepose::toyworld {
 namespace {
@@ -126,6 +129,30 @@ TEST_F(ToyworldSampleJobsFile, CountFreePromptsNameTheBackgroundOnly) {
     }
     options.prompts = "counted";
     EXPECT_THROW(make_sample_jobs(options), Error);
+}
+
+// Defaults that `stablepose sample` would refuse fail when the job file is made, not later.
+TEST_F(ToyworldSampleJobsFile, BadDefaultsAndFiltersAreRefusedAtOnce) {
+    SampleJobsOptions options;
+    options.data_dir = root_ / "data";
+    options.out_file = root_ / "jobs.json";
+    for (const auto& [key, value, text] :
+         {std::tuple<std::string, nlohmann::json, std::string>{"steps", -5, "steps out of range"},
+          {"sampler", "bogus", "unknown sampler"},
+          {"guidance_scale", -1.0, "guidance_scale must be >= 1"},
+          {"control_scale", std::nan(""), "control_scale must be a finite number"}}) {
+        auto o = options;
+        o.defaults[key] = value;
+        const auto message = testing::error_of([&] { make_sample_jobs(o); });
+        EXPECT_NE(message.find(text), std::string::npos) << key << ": " << message;
+        EXPECT_NE(message.find("toyworld jobs"), std::string::npos) << message;
+    }
+    auto o = options;
+    o.count = -1;
+    EXPECT_NE(testing::error_of([&] { make_sample_jobs(o); }).find("--count"), std::string::npos);
+    o = options;
+    o.people = -1;
+    EXPECT_NE(testing::error_of([&] { make_sample_jobs(o); }).find("--people"), std::string::npos);
 }
 
 TEST_F(ToyworldSampleJobsFile, MissingSplitNamesTheFile) {

@@ -168,6 +168,16 @@ TEST(Trainer, MissingImageFailsNamingTheFile) {
     const auto message = error_of(
         [&] { train(testing::tiny_config({"train.max_steps=3", "data.shuffle=false"}), paths_for(data, dir / "run"), quiet()); });
     EXPECT_NE(message.find("img3.png"), std::string::npos) << message;
+    // Met after a checkpoint: the message says where to continue from.
+    const auto later = error_of([&] {
+        train(testing::tiny_config({"train.max_steps=3", "data.shuffle=false", "checkpoint.every=1"}),
+              paths_for(data, dir / "run2"), quiet());
+    });
+    EXPECT_NE(later.find("img3.png"), std::string::npos) << later;
+    EXPECT_NE(later.find("the last checkpoint is intact: " + (dir / "run2" / "checkpoints" / checkpoint_name(1)).string()),
+              std::string::npos)
+        << later;
+    EXPECT_NE(later.find("stablepose train --resume"), std::string::npos) << later;
 }
 
 }  // namespace
