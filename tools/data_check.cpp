@@ -44,7 +44,8 @@ void add_data_command(CLI::App& app) {
                  "fix or remove the samples named above, then run stablepose data check again");
         if (report.samples == 0)
             fail(*path + ": the dataset holds no samples", "at least one sample to train on", "0 samples",
-                 "check that this is the right file (an empty mapping {} or an empty .jsonl reads as no samples)");
+                 "check that this is the right file (an empty mapping {} or an empty .jsonl reads as no "
+                 "samples)");
         std::cout << "ok: no errors\n";
     });
 }

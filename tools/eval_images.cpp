@@ -22,7 +22,8 @@ struct CommonArgs {
 void add_common(CLI::App* cmd, CommonArgs& a, const std::string& compat_help) {
     cmd->add_option("--device", a.device, "cpu or cuda (default: CUDA when available and the exported file allows it)")
         ->check(CLI::IsMember({"cpu", "cuda"}));
-    cmd->add_option("--batch-size", a.batch_size, "Images per network call (default 32)")->check(whole_number_at_least(1));
+    cmd->add_option("--batch-size", a.batch_size, "Images per network call (default 32)")
+        ->check(whole_number_at_least(1));
     cmd->add_flag("--reference-compat", a.reference_compat, compat_help);
     cmd->add_flag("--quiet", a.quiet, "No progress line on stderr");
 }
@@ -57,9 +58,10 @@ void add_fid_command(CLI::App& eval) {
         ->check(whole_number_at_least(1));
     cmd->add_option("--seed", a->metrics.kid.seed, "Seed of the KID subset draws (default 0)")
         ->check(whole_number_at_least(0));
-    cmd->add_option("--cache-dir", a->cache_dir,
-                    "Feature cache folder (default $STABLEPOSE_CACHE_DIR, else $XDG_CACHE_HOME/stablepose/features, "
-                    "else ~/.cache/stablepose/features)");
+    cmd->add_option(
+        "--cache-dir", a->cache_dir,
+        "Feature cache folder (default $STABLEPOSE_CACHE_DIR, else $XDG_CACHE_HOME/stablepose/features, "
+        "else ~/.cache/stablepose/features)");
     cmd->add_flag("--no-cache", a->no_cache, "Neither read nor write cached features");
     add_common(cmd, *a,
                "The reference pipeline's input: ImageNet-normalised, x255 and cast to uint8 with wrap-around "

@@ -81,12 +81,13 @@ void add_sample_command(CLI::App& app) {
             fail("sample: give a job file or --pose and --prompt", "exactly one of the two",
                  quick_form ? "both" : "neither", "e.g. stablepose sample jobs.json --model M --out OUT");
         if (!quick_form)
-            for (const char* name : {"--negative-prompt", "--pose-size", "--seed", "--count", "--width", "--height",
-                                     "--sampler", "--steps", "--guidance", "--control-scale", "--control-start",
-                                     "--control-end", "--fit"})
+            for (const char* name :
+                 {"--negative-prompt", "--pose-size", "--seed", "--count", "--width", "--height", "--sampler",
+                  "--steps", "--guidance", "--control-scale", "--control-start", "--control-end", "--fit"})
                 if (cmd->count(name) > 0)
                     fail(std::string("sample: ") + name + " belongs to the quick form (--pose, --prompt)",
-                         "a job file's settings in its \"defaults\" or per job", std::string(name) + " with a job file",
+                         "a job file's settings in its \"defaults\" or per job",
+                         std::string(name) + " with a job file",
                          "put the setting in the job file (docs/sample.md), or leave out the job file");
         if (quick_form) {
             if (pose->count() == 0 || prompt->count() == 0)
@@ -94,7 +95,8 @@ void add_sample_command(CLI::App& app) {
             nlohmann::json pose_value = quick->pose;
             if (!quick->pose_size.empty() && std::filesystem::path(quick->pose).extension() != ".npz")
                 fail("sample: --pose-size is for an .npz pose", "--pose FILE.npz --pose-size W H",
-                     "--pose " + quick->pose, "leave out --pose-size: keypoint JSON and skeleton PNG carry their size");
+                     "--pose " + quick->pose,
+                     "leave out --pose-size: keypoint JSON and skeleton PNG carry their size");
             if (!quick->pose_size.empty())
                 pose_value = {{"npz", quick->pose}, {"pose_size", quick->pose_size}};
             nlohmann::json job{{"name", std::filesystem::path(quick->pose).stem().string()},

@@ -34,10 +34,11 @@ int main(int argc, char** argv) {
         return 1;
     } catch (const std::filesystem::filesystem_error& e) {
         // Mostly an output path that cannot be made: a file where a folder must be, or no permission.
-        const std::string path = e.path1().empty() ? std::string("(no path)") : "'" + e.path1().string() + "'";
+        const std::string path =
+            e.path1().empty() ? std::string("(no path)") : "'" + e.path1().string() + "'";
         spdlog::error("{}", stablepose::format_error(
-                                "file system: " + std::string(e.what()), "a path this command can read or create",
-                                e.code().message() + " at " + path,
+                                "file system: " + std::string(e.what()),
+                                "a path this command can read or create", e.code().message() + " at " + path,
                                 "a file may stand where a folder is needed, or the folder is not writable; "
                                 "choose another path or fix the permissions"));
         return 1;

@@ -22,7 +22,9 @@ void add_toyworld_command(CLI::App& app) {
     gen->add_option("--out", options->out_dir, "Output directory")->required();
     gen->add_option("--count", options->count, "Number of images")->capture_default_str();
     gen->add_option("--size", options->size, "Image width and height in pixels")->capture_default_str();
-    gen->add_option("--seed", options->seed, "Generator seed")->check(whole_number_at_least(0))->capture_default_str();
+    gen->add_option("--seed", options->seed, "Generator seed")
+        ->check(whole_number_at_least(0))
+        ->capture_default_str();
     gen->add_option("--split-name", options->split, "Split: names mapping_file_<split>.json")
         ->check(CLI::IsMember({"training", "validation"}))
         ->capture_default_str();

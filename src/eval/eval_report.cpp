@@ -77,8 +77,10 @@ EvalReport evaluate_report(const EvalReportOptions& options) {
     const bool any_detections = std::any_of(options.runs.begin(), options.runs.end(),
                                             [](const auto& run) { return run.detections.has_value(); });
     if (!options.detector && !any_detections && !options.inception && !options.clip)
-        fail("eval report: nothing to measure", "--detector (AP, CAP, PCE), --detections, --inception with "
-             "--reference (FID, KID) or --clip (CLIP score)", "none of them", "see docs/evaluate.md");
+        fail("eval report: nothing to measure",
+             "--detector (AP, CAP, PCE), --detections, --inception with "
+             "--reference (FID, KID) or --clip (CLIP score)",
+             "none of them", "see docs/evaluate.md");
     if (options.pose.aggregation == Aggregation::batch_mean && options.pose.batch_size < 1)
         fail("eval report: --batch-size must be positive for batch-mean", ">= 1 (Stable-Pose 4, HumanSD 10)",
              std::to_string(options.pose.batch_size));

@@ -125,13 +125,14 @@ ScenarioAverage scenario_average(const InceptionFeatures& real, const std::vecto
             fail("scenario '" + label + "' has images in one set only", "real and fake images for every scenario",
                  real_rows.count(label) ? "no fake images" : "no real images");
         if (real_rows[label].size() < 2 || fake_rows[label].size() < 2)
-            fail("scenario '" + label + "' has too few images for its own FID",
-                 "at least 2 real and 2 fake images in every scenario (FID and KID are computed per scenario "
-                 "when both manifests label every image with a scenario)",
-                 std::to_string(real_rows[label].size()) + " real and " + std::to_string(fake_rows[label].size()) +
-                     " fake",
-                 "sample more images per scenario, or score the whole sets by leaving \"scenario\" out of one "
-                 "manifest");
+            fail(
+                "scenario '" + label + "' has too few images for its own FID",
+                "at least 2 real and 2 fake images in every scenario (FID and KID are computed per scenario "
+                "when both manifests label every image with a scenario)",
+                std::to_string(real_rows[label].size()) + " real and " +
+                    std::to_string(fake_rows[label].size()) + " fake",
+                "sample more images per scenario, or score the whole sets by leaving \"scenario\" out of one "
+                "manifest");
         auto r = compute(rows(real, real_rows[label]), rows(fake, fake_rows[label]), options, true);
         fid_sum += r.fid;
         if (r.kid) {

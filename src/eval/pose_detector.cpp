@@ -80,8 +80,8 @@ std::vector<DetectedPerson> TorchScriptPoseDetector::detect(const cv::Mat& rgb, 
         fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])",
              e.what_without_backtrace(), "export the detector to the contract of docs/evaluate.md");
     } catch (const std::exception& e) {  // the TorchScript interpreter rethrows op failures as runtime_error
-        fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])", e.what(),
-             "export the detector to the contract of docs/evaluate.md");
+        fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])",
+             e.what(), "export the detector to the contract of docs/evaluate.md");
     }
     if (!out.isTuple() || out.toTupleRef().elements().size() != 2)
         fail("pose detector: wrong output", "a tuple (keypoints [P, 17, 3], scores [P])", out.tagKind());

@@ -36,8 +36,9 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view bytes
         const std::string reason = ec.message();  // before remove() resets ec
         fs::remove(tmp, ec);
         fail("cannot move the finished file into place at '" + path.string() + "'", "a successful rename",
-             reason, fs::is_directory(path) ? "a folder has that name: move it away or choose another output path"
-                                            : "check the folder's permissions and free space");
+             reason,
+             fs::is_directory(path) ? "a folder has that name: move it away or choose another output path"
+                                    : "check the folder's permissions and free space");
     }
 }
 

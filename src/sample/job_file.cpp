@@ -34,7 +34,8 @@ T get(const json& j, const std::string& key, const char* expected) {
     } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
         if (v.is_array())
             for (const auto& e : v)
-                if (!e.is_number_integer()) fail("field '" + key + "' has the wrong type", expected, v.dump());
+                if (!e.is_number_integer())
+                    fail("field '" + key + "' has the wrong type", expected, v.dump());
     }
     try {
         return v.get<T>();
@@ -150,10 +151,12 @@ void validate_settings(const GenerationSettings& s) {
     if (std::find(names.begin(), names.end(), s.sampler) == names.end())
         fail("unknown sampler", "ddim, dpmpp_2m or euler", s.sampler);
     if (s.steps < 1 || s.steps > 1000) fail("steps out of range", "1 ... 1000", std::to_string(s.steps));
-    for (const auto& [name, v] : {std::pair{"guidance_scale", s.guidance_scale}, std::pair{"control_scale", s.control_scale},
-                                  std::pair{"control_start", s.control_start}, std::pair{"control_end", s.control_end},
-                                  std::pair{"eta", s.eta}})
-        if (!std::isfinite(v)) fail(std::string(name) + " must be a finite number", "a finite number", std::to_string(v));
+    for (const auto& [name, v] :
+         {std::pair{"guidance_scale", s.guidance_scale}, std::pair{"control_scale", s.control_scale},
+          std::pair{"control_start", s.control_start}, std::pair{"control_end", s.control_end},
+          std::pair{"eta", s.eta}})
+        if (!std::isfinite(v))
+            fail(std::string(name) + " must be a finite number", "a finite number", std::to_string(v));
     if (!(s.guidance_scale >= 1.0))
         fail("guidance_scale must be >= 1", ">= 1 (1: no classifier-free guidance)", std::to_string(s.guidance_scale));
     if (!(s.control_scale >= 0.0)) fail("control_scale must be >= 0", ">= 0", std::to_string(s.control_scale));

@@ -4,11 +4,11 @@
 #include <fstream>
 #include <map>
 
+#include <spdlog/spdlog.h>
+#include <torch/cuda.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
-#include <spdlog/spdlog.h>
-#include <torch/cuda.h>
 
 #include "stablepose/error.h"
 #include "stablepose/io/atomic_file.h"
@@ -224,8 +224,8 @@ SampleRunReport run_sampling(const JobFile& jobs, const SampleRunOptions& option
                     continue;
                 }
                 if (!options.overwrite && fs::exists(path)) {
-                    spdlog::warn("{} is there but is not a readable {}x{} image; it is made again", path.string(),
-                                 job.settings.width, job.settings.height);
+                    spdlog::warn("{} is there but is not a readable {}x{} image; it is made again",
+                                 path.string(), job.settings.width, job.settings.height);
                 }
                 size_t b = 0;
                 while (b < bucket_settings.size() && !(bucket_settings[b] == job.settings)) ++b;

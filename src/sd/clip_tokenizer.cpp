@@ -63,7 +63,10 @@ std::string read_bytes(const fs::path& path, const std::string& what, const char
     std::ifstream in(path, std::ios::binary);
     if (!in || fs::is_directory(path))  // a folder opens as an empty stream on Linux
         fail("cannot open the " + what + " '" + path.string() + "'", "an existing, readable file",
-             fs::is_directory(path) ? "a folder" : fs::exists(path) ? "unreadable" : "no such file", hint);
+             fs::is_directory(path) ? "a folder"
+             : fs::exists(path)     ? "unreadable"
+                                    : "no such file",
+             hint);
     std::ostringstream buffer;
     buffer << in.rdbuf();
     return buffer.str();

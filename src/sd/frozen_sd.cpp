@@ -54,10 +54,11 @@ FrozenModelSpec FrozenModelSpec::load(const std::filesystem::path& dir, const Fr
     std::ifstream in(path);
     if (!in)
         fail("no model.json in '" + dir.string() + "'", "a model directory written by scripts/export_sd.py",
-             !std::filesystem::exists(dir)      ? "no such directory"
+             !std::filesystem::exists(dir)        ? "no such directory"
              : std::filesystem::is_directory(dir) ? "a directory without model.json"
                                                   : "a file, not a directory",
-             "export one: .venv/bin/python scripts/export_sd.py --from SD_FOLDER OUT_DIR (or --tiny for tests)");
+             "export one: .venv/bin/python scripts/export_sd.py --from SD_FOLDER OUT_DIR (or --tiny for "
+             "tests)");
     try {
         spec.json = nlohmann::json::parse(in);
     } catch (const nlohmann::json::exception& e) {

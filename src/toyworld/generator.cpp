@@ -187,7 +187,8 @@ GenerateSummary generate_dataset(const GenerateOptions& options) {
     summary.mapping_file = mapping_file;
     summary.metadata_file = metadata_file;
     write_file_atomic(summary.metadata_file, meta);
-    write_file_atomic(summary.mapping_file, object_lines(ids, mapping, "") + "\n");  // last: the dataset is whole
+    write_file_atomic(summary.mapping_file,
+                      object_lines(ids, mapping, "") + "\n");  // last: the dataset is whole
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return summary;
 }

@@ -18,7 +18,8 @@ struct SelectedSamples {
 
 // The samples of the split that pass the people filter, the first `count` of them.
 SelectedSamples select_samples(const SampleJobsOptions& options) {
-    if (options.count < 0) fail("toyworld jobs: --count must not be negative", ">= 0 (0: all)", std::to_string(options.count));
+    if (options.count < 0)
+        fail("toyworld jobs: --count must not be negative", ">= 0 (0: all)", std::to_string(options.count));
     if (options.people < 0)
         fail("toyworld jobs: --people must not be negative", ">= 0 (0: any)", std::to_string(options.people));
     SelectedSamples out;
@@ -88,12 +89,14 @@ nlohmann::ordered_json make_sample_jobs(const SampleJobsOptions& options) {
     if (!defaults.contains("height")) defaults["height"] = selected.height;
     // The toy base model's unconditional text is the empty caption (its caption dropout), not SD's negative prompt.
     if (!defaults.contains("negative_prompt")) defaults["negative_prompt"] = "";
-    nlohmann::ordered_json file{{"format", "stablepose.sample-jobs"}, {"version", 1}, {"defaults", defaults}, {"jobs", jobs}};
+    nlohmann::ordered_json file{
+        {"format", "stablepose.sample-jobs"}, {"version", 1}, {"defaults", defaults}, {"jobs", jobs}};
     // Read back as `stablepose sample` will, so that a bad default fails here rather than at sampling time.
     const auto check = parse_job_file(nlohmann::json(file), options.out_file.parent_path(), "toyworld jobs");
     if (!check.errors.empty())
-        fail("toyworld jobs: the job settings would be refused by stablepose sample", "settings sample accepts",
-             check.errors.front().message, "fix --sampler, --steps, --guidance or --control-scale");
+        fail("toyworld jobs: the job settings would be refused by stablepose sample",
+             "settings sample accepts", check.errors.front().message,
+             "fix --sampler, --steps, --guidance or --control-scale");
     return file;
 }
 

@@ -37,7 +37,8 @@ json read_json_file(const fs::path& file) {
     auto j = json::parse(in, nullptr, false);
     if (j.is_discarded())
         fail("checkpoint file " + file.string() + " is not valid JSON", "the JSON stablepose train wrote",
-             "a parse error (the file is damaged)", "resume from another checkpoint (RUN/checkpoints/step-*)");
+             "a parse error (the file is damaged)",
+             "resume from another checkpoint (RUN/checkpoints/step-*)");
     return j;
 }
 
@@ -146,7 +147,8 @@ CheckpointContents read_checkpoint(const fs::path& path) {
     c.config = read_json_file(dir / "config.json");
     for (const char* f : {"adapter.safetensors", "optimizer.safetensors"})
         if (!fs::exists(dir / f))
-            fail("checkpoint incomplete: " + (dir / f).string() + " is missing", "adapter and optimizer files", "missing",
+            fail("checkpoint incomplete: " + (dir / f).string() + " is missing",
+                 "adapter and optimizer files", "missing",
                  "resume from another checkpoint (RUN/checkpoints/step-*)");
     return c;
 }

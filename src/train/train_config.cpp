@@ -185,10 +185,11 @@ TrainConfig load_train_config(const std::filesystem::path& preset, const std::ve
 
 std::vector<std::string> train_config_help() {
     TrainConfig c;
-    std::vector<std::string> out{"adapter.mode = \"stable_pose\": stable_pose or controlnet (the baseline)",
-                                 "adapter.condition_range = \"\": [-1,1] or [0,1] (\"\": [-1,1] stable_pose, [0,1] controlnet)",
-                                 "adapter.pose_channels, adapter.vit.*: the adapter's options (docs/train.md)",
-                                 "pose_condition.*: skeleton drawing and pose masks (docs/train.md; configs/stable_pose_sd15.json)"};
+    std::vector<std::string> out{
+        "adapter.mode = \"stable_pose\": stable_pose or controlnet (the baseline)",
+        "adapter.condition_range = \"\": [-1,1] or [0,1] (\"\": [-1,1] stable_pose, [0,1] controlnet)",
+        "adapter.pose_channels, adapter.vit.*: the adapter's options (docs/train.md)",
+        "pose_condition.*: skeleton drawing and pose masks (docs/train.md; configs/stable_pose_sd15.json)"};
     auto add = [&](const std::vector<std::string>& lines) { out.insert(out.end(), lines.begin(), lines.end()); };
     add(section_help(c.data, "data."));
     add(section_help(AugmentFields{c.data.augment}, "data.augment."));

@@ -49,8 +49,10 @@ TrainConfig resume_config(const fs::path& checkpoint, const std::optional<TrainC
         if (!resumable_difference(key))
             fail("--resume: config key '" + key + "' differs from the checkpoint's", "the value in " + source,
                  "another value",
-                 "only train.max_steps, train.epochs, checkpoint.*, log.*, data.workers, data.prefetch_batches, "
-                 "name and description may change on resume; start a new run (or --init-adapter) to change the "
+                 "only train.max_steps, train.epochs, checkpoint.*, log.*, data.workers, "
+                 "data.prefetch_batches, "
+                 "name and description may change on resume; start a new run (or --init-adapter) to change "
+                 "the "
                  "recipe");
     return config;
 }
@@ -76,7 +78,8 @@ Trainer::Trainer(const TrainConfig& config, const TrainPaths& paths, const Train
     // A finished run whose checkpoints were deleted (a run stopped before its first checkpoint has nothing to
     // lose, and starts again).
     if (!paths_.resume && writer_ && fs::exists(paths_.out_dir / "adapter.safetensors"))
-        fail("the run folder " + paths_.out_dir.string() + " already holds a finished run's adapter.safetensors",
+        fail("the run folder " + paths_.out_dir.string() +
+                 " already holds a finished run's adapter.safetensors",
              "a new or empty --out folder", (paths_.out_dir / "adapter.safetensors").string(),
              "choose another --out, or move the earlier run away first; a new run would overwrite it");
     device_ = resolve_device(config_.train.device);
@@ -237,7 +240,8 @@ TrainResult Trainer::run() {
             // A bad sample or file met half-way: say where the run can continue from once it is fixed.
             const auto existing = writer_ ? list_checkpoints(paths_.out_dir) : std::vector<fs::path>{};
             if (existing.empty()) throw;
-            throw Error(std::string(e.what()) + "\n  training stopped during step " + std::to_string(state_.step + 1) +
+            throw Error(std::string(e.what()) + "\n  training stopped during step " +
+                        std::to_string(state_.step + 1) +
                         "; the last checkpoint is intact: " + existing.back().string() +
                         "\n  after fixing the cause, continue with: " + resume_command(existing.back()));
         }

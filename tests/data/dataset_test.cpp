@@ -78,8 +78,10 @@ TEST(HumansdDataset, EntriesWithoutTheThreeStringsAreNamed) {
     write_text(dir / "bad.json", R"({"a": {"img_path": "x.jpg",)");
     const auto syntax = error_of([&] { read_humansd_mapping(dir / "bad.json", dir); });
     EXPECT_NE(syntax.find((dir / "bad.json").string() + ": invalid JSON"), std::string::npos) << syntax;
-    write_text(dir / "huge.json", R"({"a": {"img_path": "x.jpg", "pose_path": "x.npz", "prompt": "p", "n": 1e400}})");
-    const auto huge = error_of([&] { read_humansd_mapping(dir / "huge.json", dir); });  // out_of_range, not parse_error
+    write_text(dir / "huge.json",
+               R"({"a": {"img_path": "x.jpg", "pose_path": "x.npz", "prompt": "p", "n": 1e400}})");
+    const auto huge =
+        error_of([&] { read_humansd_mapping(dir / "huge.json", dir); });  // out_of_range, not parse_error
     EXPECT_NE(huge.find((dir / "huge.json").string() + ": invalid JSON"), std::string::npos) << huge;
     remove_tree(dir);
 }

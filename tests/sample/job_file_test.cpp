@@ -75,30 +75,39 @@ TEST(JobFile, PoseSourceForms) {
 }
 
 TEST(JobFile, BadJobsAreReportedByIndexAndTheOthersKept) {
-    const json j{{"jobs",
-                  {{{"pose", "a.json"}, {"prompt", "ok"}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"sampler", "plms"}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"width", 500}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"guidance", 2}},
-                   {{"prompt", "no pose"}},
-                   {{"pose", "a.json"}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"seeds", {1}}, {"seed", 2}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"name", "job0"}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"control_start", 0.8}, {"control_end", 0.5}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"steps", "ten"}},
-                   "not an object",
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"steps", 2.5}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"seeds", {1.5}}},
-                   {{"pose", "a.json"}, {"prompt", "x"}, {"guidance_scale", std::numeric_limits<double>::infinity()}},
-                   {{"pose", "a.json"}, {"prompt", "fine"}, {"height", 1024}, {"guidance_scale", 1}}}}};
+    const json j{
+        {"jobs",
+         {{{"pose", "a.json"}, {"prompt", "ok"}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"sampler", "plms"}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"width", 500}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"guidance", 2}},
+          {{"prompt", "no pose"}},
+          {{"pose", "a.json"}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"seeds", {1}}, {"seed", 2}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"name", "job0"}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"control_start", 0.8}, {"control_end", 0.5}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"steps", "ten"}},
+          "not an object",
+          {{"pose", "a.json"}, {"prompt", "x"}, {"steps", 2.5}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"seeds", {1.5}}},
+          {{"pose", "a.json"}, {"prompt", "x"}, {"guidance_scale", std::numeric_limits<double>::infinity()}},
+          {{"pose", "a.json"}, {"prompt", "fine"}, {"height", 1024}, {"guidance_scale", 1}}}}};
     const auto file = parse_job_file(j, "/d");
     ASSERT_EQ(file.jobs.size(), 2u);
     EXPECT_EQ(file.jobs[1].index, 14);
     const std::vector<std::pair<int, std::string>> expected = {
-        {1, "unknown sampler"},   {2, "multiple of 64"},        {3, "unknown field 'guidance'"},
-        {4, "no \"pose\""},       {5, "no \"prompt\""},          {6, "either \"seeds\" or \"seed\"/\"count\""},
-        {7, "duplicate job name"}, {8, "control window"},        {9, "wrong type"},
-        {10, "JSON object"},      {11, "'steps' has the wrong type"}, {12, "'seeds' has the wrong type"},
+        {1, "unknown sampler"},
+        {2, "multiple of 64"},
+        {3, "unknown field 'guidance'"},
+        {4, "no \"pose\""},
+        {5, "no \"prompt\""},
+        {6, "either \"seeds\" or \"seed\"/\"count\""},
+        {7, "duplicate job name"},
+        {8, "control window"},
+        {9, "wrong type"},
+        {10, "JSON object"},
+        {11, "'steps' has the wrong type"},
+        {12, "'seeds' has the wrong type"},
         {13, "guidance_scale must be a finite number"}};
     ASSERT_EQ(file.errors.size(), expected.size());
     for (size_t i = 0; i < expected.size(); ++i) {

@@ -154,7 +154,8 @@ TEST(ClipTokenizer, HfVocabAndMergesGiveTheSameIdsAsTheGzFile) {
 // scripts/export_sd.py writes only OpenAI's merge list into a model's tokenizer/ folder.
 TEST(ClipTokenizer, FolderWithOnlyTheOpenAiFileReadsIt) {
     const auto dir = temp_dir("openai_only");
-    fs::copy_file(clip_vocabulary_path(), dir / "bpe_simple_vocab_16e6.txt.gz", fs::copy_options::overwrite_existing);
+    fs::copy_file(clip_vocabulary_path(), dir / "bpe_simple_vocab_16e6.txt.gz",
+                  fs::copy_options::overwrite_existing);
     expect_golden_rows("transformers", TextNormalization::transformers,
                        ClipTokenizer::from_file(dir, {TextNormalization::transformers}));
 }
@@ -227,7 +228,8 @@ TEST(ClipTokenizer, BadInputGivesClearErrors) {
 
     const auto empty_dir = temp_dir("empty");
     const auto empty = error_of([&] { ClipTokenizer::from_file(empty_dir); });
-    EXPECT_TRUE(contains(empty, "holds no CLIP vocabulary") && contains(empty, "vocab.json + merges.txt")) << empty;
+    EXPECT_TRUE(contains(empty, "holds no CLIP vocabulary") && contains(empty, "vocab.json + merges.txt"))
+        << empty;
 
     const auto hf = fs::path(STABLEPOSE_GOLDEN_DIR) / "clip_hf";
     fs::copy_file(hf / "vocab.json", dir / "vocab.json", fs::copy_options::overwrite_existing);
@@ -262,7 +264,8 @@ TEST(ClipTokenizer, PromptFileHasOnePromptPerLine) {
     const auto error = error_of([&] { read_prompt_lines(dir / "bad.txt"); });
     EXPECT_TRUE(contains(error, "line 2") && contains(error, "UTF-8")) << error;
     EXPECT_TRUE(contains(error_of([&] { read_prompt_lines(dir / "none.txt"); }), "no such file"));
-    EXPECT_TRUE(contains(error_of([&] { read_prompt_lines(dir); }), "a folder"));  // not "nothing to tokenize"
+    EXPECT_TRUE(
+        contains(error_of([&] { read_prompt_lines(dir); }), "a folder"));  // not "nothing to tokenize"
     EXPECT_EQ(ids_to_json({49406, 320, 49407}), "[49406, 320, 49407]");
     remove_tree(dir);
 }

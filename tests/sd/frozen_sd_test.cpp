@@ -132,7 +132,8 @@ TEST(FrozenSd, LoadingRefusesMismatchesWithExpectedFoundAndHint) {
     // An op failing inside the TorchScript interpreter comes back as std::runtime_error, not c10::Error.
     const auto channels = edited_copy("channels", [](auto& j) { j["unet"]["in_channels"] = 9; });
     const auto interpreter = load_error(channels);
-    EXPECT_TRUE(contains(interpreter, "probe call of 'unet' failed") && contains(interpreter, "hint")) << interpreter;
+    EXPECT_TRUE(contains(interpreter, "probe call of 'unet' failed") && contains(interpreter, "hint"))
+        << interpreter;
 }
 
 }  // namespace

@@ -128,7 +128,8 @@ TEST(Trainer, ANewRunRefusesAFolderHoldingAnEarlierRun) {
     EXPECT_NE(checkpoints.find("already holds checkpoints"), std::string::npos) << checkpoints;
     remove_tree(dir / "run" / "checkpoints");
     const auto finished = error_of([&] { train(config, paths_for(data, dir / "run"), quiet()); });
-    EXPECT_NE(finished.find("already holds a finished run's adapter.safetensors"), std::string::npos) << finished;
+    EXPECT_NE(finished.find("already holds a finished run's adapter.safetensors"), std::string::npos)
+        << finished;
     EXPECT_NE(finished.find("another --out"), std::string::npos) << finished;
     EXPECT_EQ(sha256_file(dir / "run" / "adapter.safetensors"), adapter);
     // A run stopped before its first checkpoint left only its log: a new run starts there.
@@ -174,7 +175,8 @@ TEST(Trainer, MissingImageFailsNamingTheFile) {
               paths_for(data, dir / "run2"), quiet());
     });
     EXPECT_NE(later.find("img3.png"), std::string::npos) << later;
-    EXPECT_NE(later.find("the last checkpoint is intact: " + (dir / "run2" / "checkpoints" / checkpoint_name(1)).string()),
+    EXPECT_NE(later.find("the last checkpoint is intact: " +
+                         (dir / "run2" / "checkpoints" / checkpoint_name(1)).string()),
               std::string::npos)
         << later;
     EXPECT_NE(later.find("stablepose train --resume"), std::string::npos) << later;
