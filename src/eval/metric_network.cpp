@@ -7,6 +7,7 @@
 
 #include "stablepose/error.h"
 #include "stablepose/io/sha256.h"
+#include "stablepose/io/torch_error.h"
 
 namespace stablepose {
 namespace {
@@ -103,11 +104,9 @@ torch::jit::IValue call_metric_module(torch::jit::Module& module, std::vector<to
     torch::NoGradGuard no_grad;
     try {
         return module.forward(std::move(inputs));
-    } catch (const c10::Error& e) {
-        fail(what + " failed", "a run of the traced network on its documented inputs", e.what_without_backtrace(),
+    } catch (const std::exception& e) {
+        fail(what + " failed", "a run of the traced network on its documented inputs", torch_error_message(e),
              hint);
-    } catch (const std::exception& e) {  // torch::jit::JITException and other interpreter errors
-        fail(what + " failed", "a run of the traced network on its documented inputs", e.what(), hint);
     }
 }
 

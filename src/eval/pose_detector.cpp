@@ -5,6 +5,7 @@
 
 #include "stablepose/error.h"
 #include "stablepose/io/sha256.h"
+#include "stablepose/io/torch_error.h"
 #include "stablepose/nn/full_fp32_convolutions.h"
 
 namespace stablepose {
@@ -76,12 +77,9 @@ std::vector<DetectedPerson> TorchScriptPoseDetector::detect(const cv::Mat& rgb, 
     torch::jit::IValue out;
     try {
         out = module_.forward({image.to(device_)});
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
         fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])",
-             e.what_without_backtrace(), "export the detector to the contract of docs/evaluate.md");
-    } catch (const std::exception& e) {  // the TorchScript interpreter rethrows op failures as runtime_error
-        fail("pose detector: forward failed", "forward(uint8 [H, W, 3]) -> (float [P, 17, 3], float [P])",
-             e.what(), "export the detector to the contract of docs/evaluate.md");
+             torch_error_message(e), "export the detector to the contract of docs/evaluate.md");
     }
     if (!out.isTuple() || out.toTupleRef().elements().size() != 2)
         fail("pose detector: wrong output", "a tuple (keypoints [P, 17, 3], scores [P])", out.tagKind());

@@ -7,6 +7,7 @@
 
 #include "stablepose/error.h"
 #include "stablepose/io/sha256.h"
+#include "stablepose/io/torch_error.h"
 
 namespace stablepose {
 namespace {
@@ -178,12 +179,9 @@ void probe(FrozenComponent& component, std::vector<torch::jit::IValue> inputs, s
         out = component.call(std::move(inputs));
     } catch (const Error&) {
         throw;
-    } catch (const c10::Error& e) {
+    } catch (const std::exception& e) {
         fail("probe call of '" + component.name() + "' failed", "a run on zero inputs of the traced shapes",
-             e.what_without_backtrace(), kReexport);
-    } catch (const std::exception& e) {  // the TorchScript interpreter rethrows op failures as runtime_error
-        fail("probe call of '" + component.name() + "' failed", "a run on zero inputs of the traced shapes",
-             e.what(), kReexport);
+             torch_error_message(e), kReexport);
     }
     if (out.sizes().vec() != shape || out.scalar_type() != dtype)
         fail("probe call of '" + component.name() + "' returned the wrong output",
