@@ -17,7 +17,7 @@ import hashlib
 import json
 import shutil
 import sys
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import torch
 from torch import nn
@@ -201,6 +201,20 @@ def residual_shapes(unet_cfg, h, w):
     return shapes, (chans[-1], h, w)
 
 
+def json_config(config):
+    """A diffusers / transformers config as plain JSON values. diffusers keeps the path a model was loaded from
+    (`_name_or_path`) as given, a pathlib.Path when it was given one; tuples become lists."""
+    def plain(value):
+        if isinstance(value, PurePath):
+            return str(value)
+        if isinstance(value, (tuple, list)):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        return value
+    return json.loads(json.dumps(plain(dict(config))))
+
+
 def sha256(path):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -324,9 +338,9 @@ def export(args, models=None, source=None):
         source=source or dict(kind="pretrained" if args.source else ("tiny" if args.tiny else "random-full"),
                               path=str(args.source) if args.source else None,
                               seed=None if args.source else args.seed),
-        unet=json.loads(json.dumps(unet_cfg, default=list)),
+        unet=json_config(unet_cfg),
         vae=dict(scaling_factor=scaling, latent_channels=lat_ch, downsample_factor=8,
-                 config=json.loads(json.dumps(dict(vae.config), default=list))),
+                 config=json_config(vae.config)),
         text_encoder=dict(hidden_size=hidden, max_length=77, vocab_size=text.config.vocab_size,
                           config={k: getattr(text.config, k) for k in TEXT_CONFIG_KEYS}),
         scheduler=scheduler, tokenizer=tokenizer, components=components,
