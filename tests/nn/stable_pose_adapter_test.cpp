@@ -4,6 +4,7 @@
 
 #include "stablepose/error.h"
 #include "stablepose/io/safetensors.h"
+#include "stablepose/nn/adapter_file.h"
 #include "stablepose/nn/stable_pose_adapter.h"
 #include "stablepose/nn/state_dict.h"
 #include "stablepose/pose/pose_masks.h"
@@ -119,14 +120,15 @@ TEST(StablePoseAdapter, InitialisesFromTheFrozenUNet) {
     EXPECT_THROW(initialize_adapter_from_unet(big, unet_state), Error);
 }
 
+// Loaded as the sampler loads it: the architecture comes from the converter's adapter_config metadata. At the
+// tiny width (32) the official ViT has dim_head 32 // 8 = 4, not the default (SD 1.5's 40).
 TEST(StablePoseAdapter, ConvertedOfficialCheckpointLoadsWithNoMissingOrUnexpectedKeys) {
-    AdapterConfig config;
-    config.unet = tiny_unet();
-    StablePoseAdapter adapter(config);
-    const auto converted = read_safetensors(std::filesystem::path(STABLEPOSE_GOLDEN_DIR) / "official_tiny.safetensors");
-    EXPECT_EQ(converted.metadata.at("format"), "stablepose.adapter");
-    load_state_dict(*adapter, converted.tensors);  // strict
-    EXPECT_EQ(converted.tensors.size(), state_dict(*adapter).size());
+    const auto path = std::filesystem::path(STABLEPOSE_GOLDEN_DIR) / "official_tiny.safetensors";
+    const auto loaded = load_adapter(path, tiny_unet());  // strict: names and shapes
+    EXPECT_EQ(loaded.adapter->config().vit.dim_head, 4);
+    EXPECT_EQ(loaded.adapter->config().pose_encoder.out_channels, 192);
+    EXPECT_EQ(loaded.condition_range, ConditionRange::kMinusOneOne);
+    EXPECT_EQ(read_safetensors(path).tensors.size(), state_dict(*loaded.adapter).size());
 }
 
 TEST(StablePoseAdapter, StablePoseModeRunsForwardAndBackwardThroughTheTracedUNet) {

@@ -7,7 +7,9 @@ Exports the tiny SD model with scripts/export_sd.py into OUT_DIR/tiny_sd, rebuil
 - the U-Net fed with those residuals: the noise prediction (the whole training/sampling step);
 - gradients of a fixed scalar of the U-Net output with respect to the 13 residuals;
 - VAE encoder moments, decoder images and text-encoder hidden states at batch sizes 1, 2 and 4;
-- a synthetic checkpoint with the official Stable-Pose (LDM) key layout for the tiny architecture.
+- a synthetic checkpoint with the official Stable-Pose (LDM) key layout for the tiny architecture, converted
+  (the C++ test loads it through the adapter_config metadata: the tiny width gives the ViT dim_head 32 // 8 = 4,
+  not SD 1.5's 40); one whose ViT has SD 1.5's dim_head must be refused by the converter.
 
 Usage: make_sd_golden.py OUT_DIR
 """
@@ -23,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import export_sd  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests" / "reference"))
-from official_layout import official_adapter_shapes  # noqa: E402
+from official_layout import official_adapter_shapes, official_vit  # noqa: E402
 
 
 def main():
@@ -83,13 +85,25 @@ def main():
     save_file({k: v.contiguous() for k, v in t.items()}, str(out / "sd.safetensors"))
 
     # A synthetic official checkpoint (LDM names, tiny shapes), as a Lightning .ckpt would nest it.
+    converter = [sys.executable, str(ROOT / "scripts" / "convert_official_checkpoint.py")]
+    model_json = ["--model-json", str(sd_dir / "model.json")]
     official = {f"stable_pose_adapter.{k}": torch.randn(shape, generator=gen)
                 for k, shape in official_adapter_shapes(dict(unet.config)).items()}
     official["model.diffusion_model.input_blocks.0.0.weight"] = torch.zeros(1)  # frozen SD parts are ignored
+    official["first_stage_model.encoder.conv_in.weight"] = torch.zeros(1)
     torch.save({"state_dict": official}, out / "official_tiny.ckpt")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "convert_official_checkpoint.py"),
-                    str(out / "official_tiny.ckpt"), str(out / "official_tiny.safetensors"),
-                    "--model-json", str(sd_dir / "model.json")], check=True)
+    subprocess.run(converter + [str(out / "official_tiny.ckpt"), str(out / "official_tiny.safetensors")]
+                   + model_json, check=True)
+    # The ViT of SD 1.5 (dim_head 40) on the tiny encoder is no official architecture: refused, naming the key.
+    sd15_vit = dict(official_vit(dict(unet.config)), dim_head=40)
+    wrong = {f"stable_pose_adapter.{k}": torch.zeros(shape)
+             for k, shape in official_adapter_shapes(dict(unet.config), vit=sd15_vit).items()}
+    torch.save({"state_dict": wrong}, out / "official_tiny_sd15_vit.ckpt")
+    refused = subprocess.run(converter + [str(out / "official_tiny_sd15_vit.ckpt"),
+                                          str(out / "refused.safetensors")] + model_json,
+                             capture_output=True, text=True)
+    assert refused.returncode != 0 and "layers.0.0.to_qkv.weight' has shape [960, 512]; expected [96, 512]" in \
+        refused.stderr, f"the converter accepted a non-official ViT width: {refused.stderr}"
     print(f"SD reference tensors written to {out}")
 
 
