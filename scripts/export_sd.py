@@ -2,18 +2,20 @@
 """Export a frozen Stable Diffusion 1.x to the TorchScript model directory the C++ runtime loads.
 
     export_sd.py --from PATH OUT_DIR      a local diffusers SD 1.x folder (unet/, vae/, text_encoder/, tokenizer/)
+                                          or one LDM checkpoint file (v1-5-pruned.ckpt, .safetensors), offline
     export_sd.py --tiny OUT_DIR           a small random configuration of the real classes (tests)
     export_sd.py --random-full OUT_DIR    the full SD 1.5 architecture with random weights (benchmarks)
     export_sd.py --retarget MODEL_DIR OUT_DIR   an exported folder again, same weights, for another
                                           --device / --dtype (a traced model runs only where it was traced)
 
 Options: --dtype fp32|fp16|bf16, --device cpu|cuda, --channels-last, --seed N, --batch N (trace batch),
---image-size PX (trace size). Writes OUT_DIR/{unet,vae_encoder,vae_decoder,text_encoder}.pt, tokenizer/,
-and model.json (docs/export.md; contract in runtime.md §2-3). Every module is traced, never scripted, in the
-target dtype and device, outside autocast, with frozen parameters.
+--image-size PX (trace size), --original-config YAML (the LDM config of a single file whose architecture is not
+SD 1.x's). Writes OUT_DIR/{unet,vae_encoder,vae_decoder,text_encoder}.pt, tokenizer/, and model.json
+(docs/export.md). Every module is traced, never scripted, in the target dtype and device, outside autocast,
+with frozen parameters. sd_source.py reads and checks the --from sources; errors exit with a message, not a
+traceback.
 """
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -22,16 +24,14 @@ from pathlib import Path, PurePath
 import torch
 from torch import nn
 
+import sd_source
+from sd_source import SD15_SCHEDULER, sha256  # noqa: F401  (re-exported: toyworld, bench and metric exporters)
+
 FORMAT = "stablepose.frozen-sd"
 FORMAT_VERSION = 1
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 ROOT = Path(__file__).resolve().parent.parent
 VENDORED_VOCAB = ROOT / "assets" / "clip" / "bpe_simple_vocab_16e6.txt.gz"
-
-# SD 1.5's scheduler_config.json (runwayml/stable-diffusion-v1-5), the schedule the U-Net was trained with.
-SD15_SCHEDULER = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
-                  "beta_schedule": "scaled_linear", "prediction_type": "epsilon", "steps_offset": 1,
-                  "set_alpha_to_one": False, "clip_sample": False}
 
 
 # The CLIPTextConfig fields model.json records (text_encoder.config), enough to rebuild the module.
@@ -72,17 +72,18 @@ def sd15_configs():
 
 
 def build_models(args):
+    """(unet, vae, text, scheduler config) for --from, --tiny or --random-full."""
+    return load_models(args)[0]
+
+
+def load_models(args):
+    """build_models(args) and model.json's source record. --from raises sd_source.SourceError for a source it
+    cannot use."""
+    if args.source:
+        return sd_source.load(args.source, getattr(args, "original_config", None))
     from diffusers import AutoencoderKL, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    if args.source:
-        src = Path(args.source)
-        unet = UNet2DConditionModel.from_pretrained(src, subfolder="unet")
-        vae = AutoencoderKL.from_pretrained(src, subfolder="vae")
-        text = CLIPTextModel.from_pretrained(src, subfolder="text_encoder", attn_implementation="eager")
-        scheduler = json.loads((src / "scheduler" / "scheduler_config.json").read_text()) \
-            if (src / "scheduler" / "scheduler_config.json").exists() else dict(SD15_SCHEDULER)
-        return unet, vae, text, scheduler
     torch.manual_seed(args.seed)
     unet_cfg, vae_cfg, text_cfg = tiny_configs() if args.tiny else sd15_configs()
     unet = UNet2DConditionModel(**unet_cfg)
@@ -95,7 +96,8 @@ def build_models(args):
             for module in (unet, vae, text):
                 for p in module.parameters():
                     p.add_(0.02 * torch.randn_like(p))
-    return unet, vae, text, dict(SD15_SCHEDULER)
+    source = dict(kind="tiny" if args.tiny else "random-full", path=None, seed=args.seed)
+    return (unet, vae, text, dict(SD15_SCHEDULER)), source
 
 
 def load_exported_models(src):
@@ -143,7 +145,8 @@ def load_exported_models(src):
 
 
 class UNetWithResiduals(nn.Module):
-    """forward(sample, timestep[B], encoder_hidden_states, r0, ..., r{n-1}, mid) -> eps (runtime.md §2.1)."""
+    """forward(sample, timestep[B], encoder_hidden_states, r0, ..., r{n-1}, mid) -> eps: the adapter's residuals are
+    added inside the U-Net (diffusers' down_block_additional_residuals / mid_block_additional_residual)."""
 
     def __init__(self, unet):
         super().__init__()
@@ -215,14 +218,6 @@ def json_config(config):
     return json.loads(json.dumps(plain(dict(config))))
 
 
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def trace_and_save(module, inputs, path):
     module.eval()
     for p in module.parameters():
@@ -238,14 +233,18 @@ def trace_and_save(module, inputs, path):
 def export(args, models=None, source=None):
     """Trace and write the model folder. `models` = (unet, vae, text, scheduler config) exports in-memory models
     (scripts/toyworld/train_base.py) instead of build_models(args); `source` then replaces model.json's source."""
+    if models is None:
+        models, source = load_models(args)
+    elif source is None:
+        source = dict(kind="tiny" if getattr(args, "tiny", False) else "random-full", path=None, seed=args.seed)
     import diffusers
     import transformers
 
+    unet, vae, text, scheduler = models
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     dtype, device = DTYPES[args.dtype], torch.device(args.device)
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
-    unet, vae, text, scheduler = models if models is not None else build_models(args)
     scaling = float(getattr(vae.config, "scaling_factor", 0.18215))
     for m in (unet, vae, text):
         m.to(device=device, dtype=dtype).eval()
@@ -335,9 +334,7 @@ def export(args, models=None, source=None):
         diffusers_version=diffusers.__version__, transformers_version=transformers.__version__,
         device=args.device, dtype=args.dtype,
         memory_format="channels_last" if args.channels_last else "contiguous",
-        source=source or dict(kind="pretrained" if args.source else ("tiny" if args.tiny else "random-full"),
-                              path=str(args.source) if args.source else None,
-                              seed=None if args.source else args.seed),
+        source=source,
         unet=json_config(unet_cfg),
         vae=dict(scaling_factor=scaling, latent_channels=lat_ch, downsample_factor=8,
                  config=json_config(vae.config)),
@@ -352,12 +349,16 @@ def export(args, models=None, source=None):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = p.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--from", dest="source", help="local diffusers SD 1.x folder")
+    mode.add_argument("--from", dest="source", metavar="PATH",
+                      help="local diffusers SD 1.x folder, or one LDM checkpoint file (.ckpt / .safetensors)")
     mode.add_argument("--tiny", action="store_true", help="small random configuration (tests)")
     mode.add_argument("--random-full", action="store_true", help="full SD 1.5 architecture, random weights")
     mode.add_argument("--retarget", metavar="MODEL_DIR",
                       help="an exported folder: the same weights traced again for --device / --dtype")
     p.add_argument("out_dir")
+    p.add_argument("--original-config", metavar="YAML",
+                   help="with --from FILE: the LDM inference config of the checkpoint (default "
+                        "configs/sd/v1-inference.yaml, SD 1.x)")
     p.add_argument("--dtype", choices=DTYPES, default="fp32")
     p.add_argument("--device", default="cpu")
     p.add_argument("--channels-last", action="store_true")
@@ -366,6 +367,8 @@ def main():
     p.add_argument("--batch", type=int, default=2)
     p.add_argument("--image-size", type=int, default=None, help="trace size in pixels (default 64 tiny, 512 full)")
     args = p.parse_args()
+    if args.original_config and not args.source:
+        p.error("--original-config goes with --from FILE")
     retarget = None
     if args.retarget:
         models, source, size = load_exported_models(args.retarget)
@@ -381,8 +384,13 @@ def main():
     torch.set_grad_enabled(False)
     if retarget:
         export(args, models=retarget[0], source=retarget[1])
-    else:
+        return
+    try:
+        if args.source:
+            sd_source.check_environment()
         export(args)
+    except sd_source.SourceError as e:
+        sys.exit(f"export_sd.py: error: {e}")
 
 
 if __name__ == "__main__":
