@@ -230,6 +230,25 @@ def trace_and_save(module, inputs, path):
     return traced
 
 
+def write_bpe_files(src, out):
+    """vocab.json + merges.txt of a source tokenizer folder into `out`; False when it has neither them nor a BPE
+    tokenizer.json. A folder saved by transformers 5 holds only tokenizer.json (its fast tokenizer), whose BPE
+    model carries the same vocabulary and merges."""
+    if (src / "vocab.json").exists() and (src / "merges.txt").exists():
+        for f in ("vocab.json", "merges.txt"):
+            shutil.copy(src / f, out / f)
+        return True
+    if not (src / "tokenizer.json").exists():
+        return False
+    model = json.loads((src / "tokenizer.json").read_text(encoding="utf-8")).get("model", {})
+    if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
+        return False
+    merges = [m if isinstance(m, str) else " ".join(m) for m in model.get("merges", [])]
+    (out / "vocab.json").write_text(json.dumps(model["vocab"], ensure_ascii=False), encoding="utf-8")
+    (out / "merges.txt").write_text("#version: 0.2\n" + "".join(m + "\n" for m in merges), encoding="utf-8")
+    return True
+
+
 def export(args, models=None, source=None):
     """Trace and write the model folder. `models` = (unet, vae, text, scheduler config) exports in-memory models
     (scripts/toyworld/train_base.py) instead of build_models(args); `source` then replaces model.json's source."""
@@ -319,9 +338,7 @@ def export(args, models=None, source=None):
         for value in tokenizer.values():
             if isinstance(value, str) and value.startswith("tokenizer/"):
                 shutil.copy(src / value, out / value)
-    elif args.source and (Path(args.source) / "tokenizer" / "vocab.json").exists():
-        for f in ("vocab.json", "merges.txt"):
-            shutil.copy(Path(args.source) / "tokenizer" / f, tok_dir / f)
+    elif args.source and write_bpe_files(Path(args.source) / "tokenizer", tok_dir):
         tokenizer = dict(vocab="tokenizer/vocab.json", merges="tokenizer/merges.txt")
     else:
         shutil.copy(VENDORED_VOCAB, tok_dir / VENDORED_VOCAB.name)

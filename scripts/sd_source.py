@@ -229,8 +229,9 @@ def load_folder(src):
     else:
         print(f"note: {src} has no scheduler/scheduler_config.json; recording SD 1.5's noise schedule")
         scheduler = dict(SD15_SCHEDULER)
-    if not (src / "tokenizer" / "vocab.json").exists():
-        print(f"note: {src} has no tokenizer/vocab.json; using the vendored CLIP BPE vocabulary (SD 1.x's)")
+    if not any((src / "tokenizer" / f).exists() for f in ("vocab.json", "tokenizer.json")):
+        print(f"note: {src} has no tokenizer/vocab.json or tokenizer.json; using the vendored CLIP BPE vocabulary "
+              "(SD 1.x's)")
     source = dict(kind="pretrained", path=str(src), seed=None)
     if any(variants.values()):
         source["variants"] = variants
